@@ -1,0 +1,131 @@
+/* multiqueue-shm: domains.
+ *
+ * A domain is one run of a graph: a control segment holding the process table,
+ * pool and buffer metadata and the queues, plus one payload segment per pool.
+ * Objects are named /mqs.<uid>.<graph>.<runid>.<what>, created O_EXCL with mode
+ * 0600. The creator describes the whole domain up front (mqs_domain_config);
+ * other processes attach by name as one of the declared process slots.
+ *
+ * A mqs_domain handle is one process's view: its mappings and the process slot
+ * it acts as. Handles are not shared between threads.
+ */
+#ifndef MQS_DOMAIN_H
+#define MQS_DOMAIN_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct mqs_domain mqs_domain;
+
+#define MQS_NAME_MAX 48 /* bytes of a graph, process, pool or queue name, with the NUL */
+#define MQS_RUN_ID_MAX 24
+
+enum {
+    MQS_POOL_HUGE_PAGES = 1u << 0, /* ask for transparent huge pages on the payload */
+};
+
+typedef struct mqs_pool_config {
+    const char *name;   /* for tools, e.g. "camera.out" */
+    uint64_t slot_size; /* payload bytes per slot */
+    uint32_t slot_count;
+    uint32_t owner;     /* process slot that allocates from it (maps it read-write) */
+    uint32_t flags;     /* MQS_POOL_* */
+} mqs_pool_config;
+
+/* An output port: buffers sent to it go to every queue whose output is it. */
+typedef struct mqs_output_config {
+    const char *name;
+    uint32_t owner; /* process slot that sends on it */
+    uint32_t pool;  /* pool it allocates from */
+} mqs_output_config;
+
+/* A queue joins one output to one input of one consumer process. */
+typedef struct mqs_queue_config {
+    const char *name;
+    uint32_t output;   /* feeding output */
+    uint32_t consumer; /* consuming process slot */
+    uint32_t depth;    /* entries; rounded up to a power of two, at least 2 */
+    mqs_queue_policy policy;
+} mqs_queue_config;
+
+typedef struct mqs_process_config {
+    const char *name;
+} mqs_process_config;
+
+typedef struct mqs_domain_config {
+    const char *graph;  /* [A-Za-z0-9_-], at most MQS_NAME_MAX-1 bytes */
+    const char *run_id; /* same alphabet; NULL: made from pid and time */
+    mqs_wait_mode wait_mode;
+    uint32_t held_capacity; /* references one process may hold at once; 0: 1024 */
+    const mqs_process_config *processes; /* slot 0 is the creator (supervisor) */
+    uint32_t process_count;
+    const mqs_pool_config *pools;
+    uint32_t pool_count;
+    const mqs_output_config *outputs;
+    uint32_t output_count;
+    const mqs_queue_config *queues;
+    uint32_t queue_count;
+} mqs_domain_config;
+
+/* Create a domain and attach to it as process slot 0.
+ * Returns 0, or -EINVAL (bad config), -EEXIST (a domain of that name exists),
+ * -ENOMEM/-ENOSPC (shared memory exhausted), -EACCES. Nothing is left behind
+ * on failure. */
+int mqs_domain_create(const mqs_domain_config *config, mqs_domain **out);
+
+/* Attach to the domain named `name` (as returned by mqs_domain_name, e.g.
+ * "/mqs.1000.demo.1a2b") as process slot `process`.
+ * Returns 0, or -ENOENT (no such domain), -EPROTO (another layout version or
+ * not a multiqueue-shm segment), -EBADMSG (truncated or corrupt segment),
+ * -ERANGE (no such process slot), -EBUSY (slot held by a live process or not
+ * yet reclaimed after its holder died). */
+int mqs_domain_attach(const char *name, uint32_t process, mqs_domain **out);
+
+/* Unmap and free the handle; the process slot is marked as exited. Buffers
+ * still held are released first, so a clean exit leaks nothing. */
+void mqs_domain_detach(mqs_domain *d);
+
+/* Unlink every object of the domain and detach. Processes still attached keep
+ * their mappings until they detach. */
+void mqs_domain_destroy(mqs_domain *d);
+
+/* The domain's name prefix ("/mqs.<uid>.<graph>.<runid>"). */
+const char *mqs_domain_name(const mqs_domain *d);
+
+/* This handle's process slot. */
+uint32_t mqs_domain_process(const mqs_domain *d);
+
+/* Sizes of the declared topology. */
+uint32_t mqs_domain_pool_count(const mqs_domain *d);
+uint32_t mqs_domain_output_count(const mqs_domain *d);
+uint32_t mqs_domain_queue_count(const mqs_domain *d);
+uint32_t mqs_domain_process_count(const mqs_domain *d);
+
+/* Unlink the objects of runs of `graph` (all graphs if NULL) owned by this
+ * user whose creator process is gone. Returns how many runs were removed. */
+int mqs_domain_remove_stale(const char *graph);
+
+/* Process slot states (mqs_process_stats.state). */
+typedef enum mqs_process_state {
+    MQS_PROCESS_FREE = 0,     /* never attached, or reclaimed: may be attached */
+    MQS_PROCESS_ATTACHED = 1, /* a process acts as this slot */
+    MQS_PROCESS_EXITED = 2,   /* detached cleanly, held nothing: may be attached */
+} mqs_process_state;
+
+/* Release every buffer reference process slot `process` held and drain the
+ * queues it consumes, then free the slot for a new process. For a process that
+ * died (crash, SIGKILL); the caller must know it is dead (e.g. waitpid).
+ * Returns the number of references released, or -ERANGE, -EBUSY (the slot's
+ * pid is still alive), -EINVAL (it is the caller's own slot). */
+int mqs_reclaim(mqs_domain *d, uint32_t process);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

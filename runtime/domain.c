@@ -1,0 +1,598 @@
+/* Domains: lay out, create, attach to, detach from and destroy the segments
+ * of one run of a graph. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define PAGE 4096u
+#define DEFAULT_HELD_CAPACITY 1024u
+#define MAX_HELD_CAPACITY (1u << 20)
+#define MAX_QUEUE_DEPTH (1u << 20)
+#define MAX_PROCESSES 4096u
+
+static uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
+
+static uint32_t round_pow2(uint32_t v)
+{
+    uint32_t p = 1;
+    while (p < v)
+        p <<= 1;
+    return p;
+}
+
+static bool valid_word(const char *s, size_t max)
+{
+    size_t n = 0;
+    for (; s[n]; n++) {
+        char c = s[n];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+            return false;
+    }
+    return n > 0 && n < max;
+}
+
+static void copy_name(char *dst, size_t size, const char *src, const char *fallback, uint32_t index)
+{
+    if (src && *src)
+        snprintf(dst, size, "%s", src);
+    else
+        snprintf(dst, size, "%s%u", fallback, index);
+}
+
+static void payload_name(char *out, size_t size, const char *prefix, uint32_t pool)
+{
+    snprintf(out, size, "%s.pool%u", prefix, pool);
+}
+
+static void control_name(char *out, size_t size, const char *prefix)
+{
+    snprintf(out, size, "%s.ctl", prefix);
+}
+
+/* ---- configuration checks ---- */
+
+static int check_pools(const mqs_domain_config *c)
+{
+    if (c->pool_count > MQS_MAX_POOLS || (c->pool_count && !c->pools))
+        return mqsi_fail(-EINVAL, "domain config: %u pools given, at most %u", c->pool_count, MQS_MAX_POOLS);
+    for (uint32_t i = 0; i < c->pool_count; i++) {
+        const mqs_pool_config *p = &c->pools[i];
+        if (p->slot_count == 0 || p->slot_count > MQS_MAX_SLOTS)
+            return mqsi_fail(-EINVAL, "pool %u: slot_count %u is out of range 1..%u", i, p->slot_count,
+                             MQS_MAX_SLOTS);
+        if (p->slot_size == 0 || p->slot_size > (UINT64_C(1) << 40))
+            return mqsi_fail(-EINVAL, "pool %u: slot_size %llu is out of range 1..1 TiB", i,
+                             (unsigned long long)p->slot_size);
+        if (p->owner >= c->process_count)
+            return mqsi_fail(-EINVAL, "pool %u: owner %u is not a process slot (0..%u)", i, p->owner,
+                             c->process_count - 1);
+    }
+    return 0;
+}
+
+static int check_ports(const mqs_domain_config *c)
+{
+    if (c->output_count && !c->outputs)
+        return mqsi_fail(-EINVAL, "domain config: outputs missing");
+    for (uint32_t i = 0; i < c->output_count; i++) {
+        const mqs_output_config *o = &c->outputs[i];
+        if (o->owner >= c->process_count || o->pool >= c->pool_count)
+            return mqsi_fail(-EINVAL, "output %u: owner %u or pool %u does not exist", i, o->owner, o->pool);
+    }
+    if (c->queue_count && !c->queues)
+        return mqsi_fail(-EINVAL, "domain config: queues missing");
+    for (uint32_t i = 0; i < c->queue_count; i++) {
+        const mqs_queue_config *q = &c->queues[i];
+        if (q->output >= c->output_count || q->consumer >= c->process_count)
+            return mqsi_fail(-EINVAL, "queue %u: output %u or consumer %u does not exist", i, q->output,
+                             q->consumer);
+        if (q->depth == 0 || q->depth > MAX_QUEUE_DEPTH)
+            return mqsi_fail(-EINVAL, "queue %u: depth %u is out of range 1..%u", i, q->depth, MAX_QUEUE_DEPTH);
+        if ((unsigned)q->policy > MQS_POLICY_DROP_NEWEST)
+            return mqsi_fail(-EINVAL, "queue %u: unknown full policy %d", i, (int)q->policy);
+    }
+    return 0;
+}
+
+static int check_config(const mqs_domain_config *c)
+{
+    if (!c)
+        return mqsi_fail(-EINVAL, "domain config is NULL");
+    if (!c->graph || !valid_word(c->graph, MQS_NAME_MAX))
+        return mqsi_fail(-EINVAL, "graph name \"%s\" must be 1..%d characters of A-Z a-z 0-9 _ -",
+                         c->graph ? c->graph : "(null)", MQS_NAME_MAX - 1);
+    if (c->run_id && !valid_word(c->run_id, MQS_RUN_ID_MAX))
+        return mqsi_fail(-EINVAL, "run id \"%s\" must be 1..%d characters of A-Z a-z 0-9 _ -", c->run_id,
+                         MQS_RUN_ID_MAX - 1);
+    if (c->process_count == 0 || c->process_count > MAX_PROCESSES)
+        return mqsi_fail(-EINVAL, "process_count %u is out of range 1..%u", c->process_count, MAX_PROCESSES);
+    if (c->held_capacity > MAX_HELD_CAPACITY)
+        return mqsi_fail(-EINVAL, "held_capacity %u is above %u", c->held_capacity, MAX_HELD_CAPACITY);
+    if ((unsigned)c->wait_mode > MQS_WAIT_SLEEP)
+        return mqsi_fail(-EINVAL, "unknown wait mode %d", (int)c->wait_mode);
+    int rc = check_pools(c);
+    return rc ? rc : check_ports(c);
+}
+
+/* ---- layout ---- */
+
+typedef struct layout {
+    uint64_t processes, pools, outputs, output_queues, queues, slots, entries, held, size;
+    uint32_t held_capacity;
+} layout;
+
+static void compute_layout(const mqs_domain_config *c, layout *l)
+{
+    uint64_t off = sizeof(mqs_control);
+    l->held_capacity = round_pow2(c->held_capacity ? c->held_capacity : DEFAULT_HELD_CAPACITY);
+    l->processes = off = align_up(off, MQS_CACHE_LINE);
+    off += (uint64_t)c->process_count * sizeof(mqs_process_shared);
+    l->pools = off = align_up(off, MQS_CACHE_LINE);
+    off += (uint64_t)c->pool_count * sizeof(mqs_pool_shared);
+    l->outputs = off = align_up(off, MQS_CACHE_LINE);
+    off += (uint64_t)c->output_count * sizeof(mqs_output_shared);
+    l->output_queues = off = align_up(off, MQS_CACHE_LINE);
+    off += (uint64_t)c->queue_count * sizeof(uint32_t);
+    l->queues = off = align_up(off, MQS_CACHE_LINE);
+    off += (uint64_t)c->queue_count * sizeof(mqs_queue_shared);
+    l->slots = off = align_up(off, MQS_CACHE_LINE);
+    for (uint32_t i = 0; i < c->pool_count; i++)
+        off += (uint64_t)c->pools[i].slot_count * sizeof(mqs_slot_shared);
+    l->entries = off = align_up(off, MQS_CACHE_LINE);
+    for (uint32_t i = 0; i < c->queue_count; i++)
+        off += align_up((uint64_t)round_pow2(c->queues[i].depth < 2 ? 2 : c->queues[i].depth) * 8, MQS_CACHE_LINE);
+    l->held = off = align_up(off, MQS_CACHE_LINE);
+    off += (uint64_t)c->process_count * l->held_capacity * sizeof(mqs_held_entry);
+    l->size = align_up(off, PAGE);
+}
+
+static void bind_views(mqs_domain *d)
+{
+    uint8_t *base = (uint8_t *)d->ctl;
+    d->procs = (mqs_process_shared *)(base + d->ctl->processes_offset);
+    d->pools = (mqs_pool_shared *)(base + d->ctl->pools_offset);
+    d->outputs = (mqs_output_shared *)(base + d->ctl->outputs_offset);
+    d->output_queues = (uint32_t *)(base + d->ctl->output_queues_offset);
+    d->queues = (mqs_queue_shared *)(base + d->ctl->queues_offset);
+    d->self = &d->procs[d->process];
+    d->held = mqsi_held_table_of(d, d->process);
+    d->held_mask = d->ctl->held_capacity - 1;
+    d->spin_limit = 256;
+}
+
+static void fill_control(mqs_control *ctl, const mqs_domain_config *c, const layout *l, const char *run_id)
+{
+    snprintf(ctl->graph, sizeof ctl->graph, "%s", c->graph);
+    snprintf(ctl->run_id, sizeof ctl->run_id, "%s", run_id);
+    ctl->wait_mode = (uint32_t)c->wait_mode;
+    ctl->held_capacity = l->held_capacity;
+    ctl->process_count = c->process_count;
+    ctl->pool_count = c->pool_count;
+    ctl->output_count = c->output_count;
+    ctl->queue_count = c->queue_count;
+    ctl->processes_offset = l->processes;
+    ctl->pools_offset = l->pools;
+    ctl->outputs_offset = l->outputs;
+    ctl->output_queues_offset = l->output_queues;
+    ctl->queues_offset = l->queues;
+}
+
+static void fill_processes(mqs_domain *d, const mqs_domain_config *c, const layout *l)
+{
+    for (uint32_t i = 0; i < c->process_count; i++) {
+        mqs_process_shared *p = &d->procs[i];
+        copy_name(p->name, sizeof p->name, c->processes ? c->processes[i].name : NULL, "process", i);
+        p->held_offset = l->held + (uint64_t)i * l->held_capacity * sizeof(mqs_held_entry);
+    }
+}
+
+static void fill_pools(mqs_domain *d, const mqs_domain_config *c, const layout *l)
+{
+    uint64_t slots = l->slots;
+    for (uint32_t i = 0; i < c->pool_count; i++) {
+        const mqs_pool_config *pc = &c->pools[i];
+        mqs_pool_shared *p = &d->pools[i];
+        copy_name(p->name, sizeof p->name, pc->name, "pool", i);
+        p->slot_size = align_up(pc->slot_size, MQS_CACHE_LINE);
+        p->slot_count = pc->slot_count;
+        p->owner = pc->owner;
+        p->flags = pc->flags;
+        p->payload_size = align_up(MQSI_PAYLOAD_OFFSET + p->slot_size * pc->slot_count, PAGE);
+        p->slots_offset = slots;
+        mqs_slot_shared *rec = (mqs_slot_shared *)((uint8_t *)d->ctl + slots);
+        for (uint32_t s = 0; s < pc->slot_count; s++)
+            atomic_init(&rec[s].state, MQS_STATE(1, 0));
+        slots += (uint64_t)pc->slot_count * sizeof(mqs_slot_shared);
+    }
+}
+
+static void fill_ports(mqs_domain *d, const mqs_domain_config *c, const layout *l)
+{
+    uint32_t next = 0;
+    uint64_t entries = l->entries;
+    for (uint32_t o = 0; o < c->output_count; o++) {
+        mqs_output_shared *out = &d->outputs[o];
+        copy_name(out->name, sizeof out->name, c->outputs[o].name, "output", o);
+        out->owner = c->outputs[o].owner;
+        out->pool = c->outputs[o].pool;
+        out->queue_first = next;
+        for (uint32_t q = 0; q < c->queue_count; q++)
+            if (c->queues[q].output == o)
+                d->output_queues[next++] = q;
+        out->queue_count = next - out->queue_first;
+    }
+    for (uint32_t i = 0; i < c->queue_count; i++) {
+        const mqs_queue_config *qc = &c->queues[i];
+        mqs_queue_shared *q = &d->queues[i];
+        copy_name(q->name, sizeof q->name, qc->name, "queue", i);
+        q->depth = round_pow2(qc->depth < 2 ? 2 : qc->depth);
+        q->policy = (uint32_t)qc->policy;
+        q->output = qc->output;
+        q->consumer = qc->consumer;
+        q->producer = c->outputs[qc->output].owner;
+        q->entries_offset = entries;
+        entries += align_up((uint64_t)q->depth * 8, MQS_CACHE_LINE);
+    }
+}
+
+/* ---- mapping payloads ---- */
+
+static void unmap_payloads(mqs_domain *d)
+{
+    if (!d->payload)
+        return;
+    for (uint32_t i = 0; i < d->ctl->pool_count; i++)
+        mqsi_shm_unmap(d->payload[i], d->payload_size[i]);
+    free(d->payload);
+    free(d->payload_size);
+    d->payload = NULL;
+    d->payload_size = NULL;
+}
+
+static int create_payload(mqs_domain *d, uint32_t i)
+{
+    char name[MQS_DOMAIN_NAME_MAX + 16];
+    payload_name(name, sizeof name, d->name, i);
+    mqs_pool_shared *p = &d->pools[i];
+    void *base;
+    int rc = mqsi_shm_create(name, p->payload_size, &base);
+    if (rc)
+        return rc;
+    if (p->flags & MQS_POOL_HUGE_PAGES)
+        madvise((uint8_t *)base + MQSI_PAYLOAD_OFFSET, p->payload_size - MQSI_PAYLOAD_OFFSET, MADV_HUGEPAGE);
+    mqs_segment_header *h = base;
+    mqsi_segment_header_init(h, MQS_SEGMENT_PAYLOAD, p->payload_size);
+    atomic_store_explicit(&h->ready, 1, memory_order_release);
+    /* The creator (slot 0) maps payloads read-write only if it owns the pool. */
+    if (p->owner != d->process)
+        mprotect(base, p->payload_size, PROT_READ);
+    d->payload[i] = base;
+    d->payload_size[i] = p->payload_size;
+    return 0;
+}
+
+static int map_payload(mqs_domain *d, uint32_t i)
+{
+    char name[MQS_DOMAIN_NAME_MAX + 16];
+    payload_name(name, sizeof name, d->name, i);
+    mqs_pool_shared *p = &d->pools[i];
+    void *base;
+    size_t size;
+    /* Consumers map read-only: a block cannot scribble on a buffer it was lent. */
+    int rc = mqsi_shm_map(name, p->owner == d->process, &base, &size);
+    if (rc)
+        return rc;
+    rc = mqsi_segment_header_check(name, base, MQS_SEGMENT_PAYLOAD, size);
+    if (rc == 0 && size != p->payload_size)
+        rc = mqsi_fail(-EBADMSG, "%s is %zu bytes, the control segment expects %llu", name, size,
+                       (unsigned long long)p->payload_size);
+    if (rc) {
+        mqsi_shm_unmap(base, size);
+        return rc;
+    }
+    d->payload[i] = base;
+    d->payload_size[i] = size;
+    return 0;
+}
+
+static int alloc_payload_table(mqs_domain *d, uint32_t pools)
+{
+    d->payload = calloc(pools ? pools : 1, sizeof *d->payload);
+    d->payload_size = calloc(pools ? pools : 1, sizeof *d->payload_size);
+    if (!d->payload || !d->payload_size)
+        return mqsi_fail(-ENOMEM, "out of memory");
+    return 0;
+}
+
+/* ---- naming ---- */
+
+static int make_prefix(char *out, size_t size, const char *graph, const char *run_id)
+{
+    int n = snprintf(out, size, "/mqs.%u.%s.%s", (unsigned)getuid(), graph, run_id);
+    return n > 0 && (size_t)n < size ? 0 : mqsi_fail(-ENAMETOOLONG, "domain name too long");
+}
+
+static void default_run_id(char *out, size_t size)
+{
+    static _Atomic uint32_t counter;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(out, size, "%x-%x-%x", (unsigned)getpid(), (unsigned)(ts.tv_nsec & 0xfffff),
+             atomic_fetch_add(&counter, 1));
+}
+
+/* ---- create / attach ---- */
+
+static void claim_slot(mqs_domain *d)
+{
+    mqs_process_shared *p = d->self;
+    atomic_store_explicit(&p->pid, (uint32_t)getpid(), memory_order_relaxed);
+    atomic_store_explicit(&p->start_time, mqsi_process_start_time(getpid()), memory_order_relaxed);
+    atomic_store_explicit(&p->heartbeat_ns, (uint64_t)mqs_now_ns(), memory_order_relaxed);
+}
+
+static void unlink_all(const char *prefix, uint32_t pools)
+{
+    char name[MQS_DOMAIN_NAME_MAX + 16];
+    for (uint32_t i = 0; i < pools; i++) {
+        payload_name(name, sizeof name, prefix, i);
+        shm_unlink(name);
+    }
+    control_name(name, sizeof name, prefix);
+    shm_unlink(name);
+}
+
+int mqs_domain_create(const mqs_domain_config *config, mqs_domain **out)
+{
+    mqsi_clear_error();
+    if (!out)
+        return mqsi_fail(-EINVAL, "mqs_domain_create: out is NULL");
+    int rc = check_config(config);
+    if (rc)
+        return rc;
+    char run_id[MQS_RUN_ID_MAX];
+    if (config->run_id)
+        snprintf(run_id, sizeof run_id, "%s", config->run_id);
+    else
+        default_run_id(run_id, sizeof run_id);
+    mqs_domain *d = calloc(1, sizeof *d);
+    if (!d)
+        return mqsi_fail(-ENOMEM, "out of memory");
+    rc = make_prefix(d->name, sizeof d->name, config->graph, run_id);
+    layout l;
+    compute_layout(config, &l);
+    char name[MQS_DOMAIN_NAME_MAX + 16];
+    control_name(name, sizeof name, d->name);
+    if (rc == 0)
+        rc = mqsi_shm_create(name, l.size, (void **)&d->ctl);
+    if (rc) {
+        free(d);
+        return rc;
+    }
+    d->ctl_size = l.size;
+    d->creator = true;
+    mqsi_segment_header_init(&d->ctl->header, MQS_SEGMENT_CONTROL, l.size);
+    fill_control(d->ctl, config, &l, run_id);
+    bind_views(d);
+    fill_processes(d, config, &l);
+    d->held = mqsi_held_table_of(d, 0);
+    fill_pools(d, config, &l);
+    fill_ports(d, config, &l);
+    rc = alloc_payload_table(d, config->pool_count);
+    for (uint32_t i = 0; rc == 0 && i < config->pool_count; i++)
+        rc = create_payload(d, i);
+    if (rc) {
+        unlink_all(d->name, config->pool_count);
+        unmap_payloads(d);
+        mqsi_shm_unmap(d->ctl, d->ctl_size);
+        free(d);
+        return rc;
+    }
+    atomic_store_explicit(&d->self->state, MQS_PROCESS_ATTACHED, memory_order_relaxed);
+    claim_slot(d);
+    atomic_store_explicit(&d->ctl->header.ready, 1, memory_order_release);
+    *out = d;
+    return 0;
+}
+
+/* Offsets in a control segment come from another process: check them before
+ * use, so a corrupt segment gives -EBADMSG instead of a wild pointer. */
+static int check_control_bounds(const char *name, const mqs_control *c, size_t size)
+{
+    uint64_t ends[] = {
+        c->processes_offset + (uint64_t)c->process_count * sizeof(mqs_process_shared),
+        c->pools_offset + (uint64_t)c->pool_count * sizeof(mqs_pool_shared),
+        c->outputs_offset + (uint64_t)c->output_count * sizeof(mqs_output_shared),
+        c->queues_offset + (uint64_t)c->queue_count * sizeof(mqs_queue_shared),
+        c->output_queues_offset + (uint64_t)c->queue_count * sizeof(uint32_t),
+    };
+    bool ok = c->process_count <= MAX_PROCESSES && c->pool_count <= MQS_MAX_POOLS &&
+              c->held_capacity && (c->held_capacity & (c->held_capacity - 1)) == 0 &&
+              c->held_capacity <= MAX_HELD_CAPACITY;
+    for (size_t i = 0; ok && i < sizeof ends / sizeof ends[0]; i++)
+        ok = ends[i] <= size;
+    return ok ? 0 : mqsi_fail(-EBADMSG, "%s: counts or offsets point outside the segment (corrupt)", name);
+}
+
+static int check_arrays(const mqs_domain *d, const char *name)
+{
+    const mqs_control *c = d->ctl;
+    for (uint32_t i = 0; i < c->pool_count; i++) {
+        const mqs_pool_shared *p = &d->pools[i];
+        if (p->slot_count > MQS_MAX_SLOTS || p->slots_offset + (uint64_t)p->slot_count * sizeof(mqs_slot_shared) > d->ctl_size)
+            return mqsi_fail(-EBADMSG, "%s: pool %u lies outside the segment (corrupt)", name, i);
+    }
+    for (uint32_t i = 0; i < c->queue_count; i++) {
+        const mqs_queue_shared *q = &d->queues[i];
+        if (!q->depth || (q->depth & (q->depth - 1)) || q->entries_offset + (uint64_t)q->depth * 8 > d->ctl_size ||
+            q->consumer >= c->process_count || q->output >= c->output_count)
+            return mqsi_fail(-EBADMSG, "%s: queue %u is inconsistent (corrupt)", name, i);
+    }
+    for (uint32_t i = 0; i < c->process_count; i++)
+        if (d->procs[i].held_offset + (uint64_t)c->held_capacity * sizeof(mqs_held_entry) > d->ctl_size)
+            return mqsi_fail(-EBADMSG, "%s: process %u's table lies outside the segment (corrupt)", name, i);
+    return 0;
+}
+
+static int take_process_slot(mqs_domain *d, uint32_t process)
+{
+    mqs_process_shared *p = &d->procs[process];
+    for (;;) {
+        uint32_t s = atomic_load_explicit(&p->state, memory_order_acquire);
+        if (s == MQS_PROCESS_ATTACHED) {
+            uint32_t pid = atomic_load_explicit(&p->pid, memory_order_relaxed);
+            if (mqsi_process_alive(pid, atomic_load_explicit(&p->start_time, memory_order_relaxed)))
+                return mqsi_fail(-EBUSY, "%s: process slot %u (%s) is in use by live pid %u", d->name, process,
+                                 p->name, pid);
+            return mqsi_fail(-EBUSY,
+                             "%s: process slot %u (%s) was held by pid %u, which died; "
+                             "reclaim it first (mqs_reclaim)",
+                             d->name, process, p->name, pid);
+        }
+        if (atomic_compare_exchange_weak_explicit(&p->state, &s, MQS_PROCESS_ATTACHED, memory_order_acq_rel,
+                                                  memory_order_acquire))
+            return 0;
+    }
+}
+
+static int attach_control(mqs_domain *d, const char *name, uint32_t process)
+{
+    char ctl_name[MQS_DOMAIN_NAME_MAX + 16];
+    control_name(ctl_name, sizeof ctl_name, name);
+    int rc = mqsi_shm_map(ctl_name, true, (void **)&d->ctl, &d->ctl_size);
+    if (rc)
+        return rc;
+    rc = mqsi_segment_header_check(ctl_name, &d->ctl->header, MQS_SEGMENT_CONTROL, d->ctl_size);
+    if (rc == 0 && d->ctl_size < sizeof(mqs_control))
+        rc = mqsi_fail(-EBADMSG, "%s is truncated", ctl_name);
+    if (rc == 0)
+        rc = check_control_bounds(ctl_name, d->ctl, d->ctl_size);
+    if (rc == 0 && process >= d->ctl->process_count)
+        rc = mqsi_fail(-ERANGE, "%s: process slot %u does not exist (the domain has %u)", name, process,
+                       d->ctl->process_count);
+    if (rc == 0) {
+        bind_views(d);
+        rc = check_arrays(d, ctl_name);
+    }
+    return rc;
+}
+
+int mqs_domain_attach(const char *name, uint32_t process, mqs_domain **out)
+{
+    mqsi_clear_error();
+    if (!name || !out || strlen(name) >= MQS_DOMAIN_NAME_MAX)
+        return mqsi_fail(-EINVAL, "mqs_domain_attach: bad name or out pointer");
+    mqs_domain *d = calloc(1, sizeof *d);
+    if (!d)
+        return mqsi_fail(-ENOMEM, "out of memory");
+    snprintf(d->name, sizeof d->name, "%s", name);
+    d->process = process;
+    int rc = attach_control(d, name, process);
+    if (rc == 0)
+        rc = alloc_payload_table(d, d->ctl->pool_count);
+    for (uint32_t i = 0; rc == 0 && i < d->ctl->pool_count; i++)
+        rc = map_payload(d, i);
+    if (rc == 0)
+        rc = take_process_slot(d, process);
+    if (rc) {
+        if (d->ctl)
+            unmap_payloads(d);
+        mqsi_shm_unmap(d->ctl, d->ctl_size);
+        free(d);
+        return rc;
+    }
+    claim_slot(d);
+    *out = d;
+    return 0;
+}
+
+/* Give back every reference this process still holds: a clean exit leaks
+ * nothing. */
+static void release_all_held(mqs_domain *d)
+{
+    for (uint32_t i = 0; i <= d->held_mask; i++) {
+        mqs_buffer_id id = atomic_load_explicit(&d->held[i].id, memory_order_relaxed);
+        while (id && atomic_load_explicit(&d->held[i].id, memory_order_relaxed) == id)
+            if (mqs_buffer_unref(d, id) != 0)
+                break;
+    }
+}
+
+void mqs_domain_detach(mqs_domain *d)
+{
+    if (!d)
+        return;
+    release_all_held(d);
+    atomic_store_explicit(&d->self->pid, 0, memory_order_relaxed);
+    atomic_store_explicit(&d->self->state, MQS_PROCESS_EXITED, memory_order_release);
+    unmap_payloads(d);
+    mqsi_shm_unmap(d->ctl, d->ctl_size);
+    free(d);
+}
+
+void mqs_domain_destroy(mqs_domain *d)
+{
+    if (!d)
+        return;
+    unlink_all(d->name, d->ctl->pool_count);
+    mqs_domain_detach(d);
+}
+
+const char *mqs_domain_name(const mqs_domain *d) { return d->name; }
+uint32_t mqs_domain_process(const mqs_domain *d) { return d->process; }
+uint32_t mqs_domain_pool_count(const mqs_domain *d) { return d->ctl->pool_count; }
+uint32_t mqs_domain_output_count(const mqs_domain *d) { return d->ctl->output_count; }
+uint32_t mqs_domain_queue_count(const mqs_domain *d) { return d->ctl->queue_count; }
+uint32_t mqs_domain_process_count(const mqs_domain *d) { return d->ctl->process_count; }
+
+/* ---- stale runs ---- */
+
+/* A leftover object is stale when the process that created it is gone. */
+static bool object_is_stale(const char *file)
+{
+    char name[NAME_MAX + 2];
+    snprintf(name, sizeof name, "/%s", file);
+    int fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    mqs_segment_header h;
+    ssize_t n = pread(fd, &h, sizeof h, 0);
+    struct stat st;
+    bool have_stat = fstat(fd, &st) == 0;
+    close(fd);
+    if (n != (ssize_t)sizeof h || h.magic != MQS_SEGMENT_MAGIC)
+        /* Died between creating and writing the header: old enough means dead. */
+        return have_stat && time(NULL) - st.st_mtime > 60;
+    return !mqsi_process_alive(h.creator_pid, h.creator_start_time);
+}
+
+int mqs_domain_remove_stale(const char *graph)
+{
+    char prefix[MQS_NAME_MAX + 32];
+    snprintf(prefix, sizeof prefix, "mqs.%u.%s%s", (unsigned)getuid(), graph ? graph : "", graph ? "." : "");
+    DIR *dir = opendir("/dev/shm");
+    if (!dir)
+        return 0;
+    int removed = 0;
+    struct dirent *e;
+    while ((e = readdir(dir)) != NULL) {
+        if (strncmp(e->d_name, prefix, strlen(prefix)) != 0 || !object_is_stale(e->d_name))
+            continue;
+        char name[NAME_MAX + 2];
+        snprintf(name, sizeof name, "/%s", e->d_name);
+        if (shm_unlink(name) == 0 && strstr(e->d_name, ".ctl"))
+            removed++;
+    }
+    closedir(dir);
+    return removed;
+}

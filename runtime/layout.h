@@ -1,0 +1,204 @@
+/* Layout of the shared-memory segments of a domain.
+ *
+ * Rules (docs/memory-model.md explains each field's ordering):
+ *  - fixed-width fields only; offsets, never pointers;
+ *  - every struct's size and key offsets are pinned with _Static_assert, so a
+ *    layout change cannot slip in without bumping MQS_LAYOUT_VERSION;
+ *  - fields written by one side and read by another on the hot path sit on
+ *    their own cache line.
+ */
+#ifndef MQS_LAYOUT_H
+#define MQS_LAYOUT_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mqs/types.h"
+
+#define MQS_CACHE_LINE 64
+/* "MQSSHM1" as little-endian bytes, so it reads so in a hex dump. */
+#define MQS_SEGMENT_MAGIC UINT64_C(0x00314d485353514d)
+#define MQS_LAYOUT_VERSION 1u
+
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free to share them between processes");
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free to share them between processes");
+
+enum { MQS_SEGMENT_CONTROL = 1, MQS_SEGMENT_PAYLOAD = 2 };
+
+/* Starts every segment. Written once by the creator; `ready` is set last
+ * (release), and attachers check it (acquire) before trusting the rest. */
+typedef struct mqs_segment_header {
+    uint64_t magic;
+    uint32_t layout_version;
+    uint32_t kind;                /* MQS_SEGMENT_* */
+    uint64_t size;                /* bytes of the whole segment */
+    uint64_t creator_start_time;  /* /proc/<pid>/stat starttime, to tell pid reuse */
+    uint32_t creator_pid;
+    uint32_t creator_uid;
+    _Atomic uint32_t ready;
+    uint32_t reserved[5];
+} mqs_segment_header;
+_Static_assert(sizeof(mqs_segment_header) == 64, "segment header layout");
+_Static_assert(offsetof(mqs_segment_header, layout_version) == 8, "segment header layout");
+
+/* A slot's state word: generation in the high 32 bits, reference count in the
+ * low 32. Every transition is one CAS on this word, so a slot is free exactly
+ * when its count is 0, and a stale ID fails the generation compare. */
+#define MQS_STATE(gen, rc) (((uint64_t)(gen) << 32) | (uint32_t)(rc))
+#define MQS_STATE_GEN(s) ((uint32_t)((s) >> 32))
+#define MQS_STATE_RC(s) ((uint32_t)(s))
+
+/* One pool slot's control record: state word + buffer metadata. The payload
+ * bytes live in the pool's own payload segment. */
+typedef struct mqs_slot_shared {
+    _Atomic uint64_t state;
+    uint64_t reserved;
+    mqs_buffer_meta meta;
+    uint8_t pad[128 - 16 - sizeof(mqs_buffer_meta)];
+} mqs_slot_shared;
+_Static_assert(sizeof(mqs_slot_shared) == 128, "slot record is two cache lines");
+_Static_assert(offsetof(mqs_slot_shared, meta) == 16, "slot record layout");
+
+typedef struct mqs_pool_shared {
+    /* Fixed at creation. */
+    char name[48];
+    uint64_t slot_size;     /* payload bytes per slot (multiple of 64) */
+    uint64_t payload_size;  /* bytes of the payload segment */
+    uint64_t slots_offset;  /* of mqs_slot_shared[slot_count] in the control segment */
+    uint32_t slot_count;
+    uint32_t owner;         /* process slot that allocates */
+    uint32_t flags;
+    uint32_t reserved0[11];
+    /* Written by the owner only (alloc). */
+    _Atomic uint32_t alloc_cursor; /* where the next free-slot search starts */
+    uint32_t reserved1;
+    _Atomic uint64_t allocs;
+    _Atomic uint64_t alloc_failures;
+    uint64_t reserved2[5];
+    /* Written by anyone (rare: bad IDs). */
+    _Atomic uint64_t rejected_ids;
+    uint64_t reserved3[7];
+} mqs_pool_shared;
+_Static_assert(sizeof(mqs_pool_shared) == 256, "pool record layout");
+_Static_assert(offsetof(mqs_pool_shared, alloc_cursor) == 128, "pool owner line");
+_Static_assert(offsetof(mqs_pool_shared, rejected_ids) == 192, "pool shared line");
+
+typedef struct mqs_output_shared {
+    char name[48];
+    uint32_t owner;
+    uint32_t pool;
+    uint32_t queue_first;  /* into the output-queue index array */
+    uint32_t queue_count;
+} mqs_output_shared;
+_Static_assert(sizeof(mqs_output_shared) == 64, "output record layout");
+
+/* One SPSC ring. Lines 0-1 are fixed config; line 2 is written by the producer,
+ * line 3 by the consumer (and by the producer only when drop_oldest makes it
+ * take the oldest entry). Counters are single-writer, read relaxed by tools. */
+typedef struct mqs_queue_shared {
+    char name[48];
+    uint32_t depth;        /* power of two */
+    uint32_t policy;       /* mqs_queue_policy */
+    uint32_t output;       /* feeding output */
+    uint32_t consumer;     /* consuming process slot */
+    uint32_t producer;     /* = the output's owner */
+    uint32_t reserved0;
+    uint64_t entries_offset; /* of _Atomic uint64_t[depth] in the control segment */
+    uint64_t reserved0b[6];
+    /* Producer line. */
+    _Atomic uint64_t head;       /* next position to write */
+    _Atomic uint64_t pushed;
+    _Atomic uint64_t dropped;    /* drop_newest, drop_oldest and send timeouts */
+    _Atomic uint64_t high_water;
+    _Atomic uint32_t producer_sleeping; /* producer waits for space on its doorbell */
+    uint32_t reserved1;
+    uint64_t cached_tail;        /* producer's last view of tail: spares a load of the consumer line */
+    uint64_t reserved1b[2];
+    /* Consumer line. */
+    _Atomic uint64_t tail;       /* next position to read */
+    _Atomic uint64_t popped;
+    _Atomic uint32_t consumer_sleeping; /* consumer waits for data on its doorbell */
+    uint32_t reserved2;
+    uint64_t cached_head;        /* consumer's last view of head */
+    uint64_t reserved2b[4];
+} mqs_queue_shared;
+_Static_assert(sizeof(mqs_queue_shared) == 256, "queue record layout");
+_Static_assert(offsetof(mqs_queue_shared, head) == 128, "producer line");
+_Static_assert(offsetof(mqs_queue_shared, tail) == 192, "consumer line");
+
+/* A process's in-flight operation, so reclaim can finish or undo what a process
+ * killed in the middle of it left half done (see docs/memory-model.md). */
+enum {
+    MQS_OP_NONE = 0,
+    MQS_OP_ALLOC = 1,   /* id: the slot being allocated */
+    MQS_OP_REF = 2,     /* id; aux: held count before */
+    MQS_OP_UNREF = 3,   /* id; aux: held count before */
+    MQS_OP_RECEIVE = 4, /* queue; position: tail read; aux: held count before */
+    MQS_OP_SEND = 5,    /* id; stage: 0 before adding refs, 1 after; aux: queues settled;
+                           queue/position: the queue being pushed and its head before */
+};
+
+typedef struct mqs_journal {
+    _Atomic uint32_t op;
+    _Atomic uint32_t stage;
+    _Atomic uint32_t queue;
+    _Atomic uint32_t aux;
+    _Atomic uint64_t id;
+    _Atomic uint64_t position;
+} mqs_journal;
+_Static_assert(sizeof(mqs_journal) == 32, "journal layout");
+
+/* One entry of a process's held-reference table: an open-addressing hash of
+ * buffer IDs (0 = empty), written only by the owning process. */
+typedef struct mqs_held_entry {
+    _Atomic uint64_t id;
+    _Atomic uint32_t count;
+    uint32_t reserved;
+} mqs_held_entry;
+_Static_assert(sizeof(mqs_held_entry) == 16, "held entry layout");
+
+typedef struct mqs_process_shared {
+    char name[48];
+    _Atomic uint32_t state;        /* mqs_process_state */
+    _Atomic uint32_t pid;
+    _Atomic uint64_t start_time;   /* of pid, to tell pid reuse */
+    /* Futex word: bumped by whoever wants this process to look at its queues. */
+    _Atomic uint32_t doorbell;
+    _Atomic uint32_t held_total;   /* references held, for tools */
+    _Atomic uint64_t heartbeat_ns;
+    _Atomic uint64_t reclaimed;    /* references released by reclaim, all time */
+    uint64_t reserved[5];
+    mqs_journal journal;
+    uint64_t held_offset;          /* of mqs_held_entry[held_capacity] */
+    uint64_t reserved2[3];
+} mqs_process_shared;
+_Static_assert(sizeof(mqs_process_shared) == 192, "process record layout");
+_Static_assert(offsetof(mqs_process_shared, doorbell) == 64, "process record layout");
+_Static_assert(offsetof(mqs_process_shared, journal) == 128, "process record layout");
+
+/* The control segment: header, then these counts and offsets, then arrays. */
+typedef struct mqs_control {
+    mqs_segment_header header;
+    char graph[48];
+    char run_id[24];
+    uint32_t wait_mode;
+    uint32_t held_capacity;   /* power of two */
+    uint32_t process_count;
+    uint32_t pool_count;
+    uint32_t output_count;
+    uint32_t queue_count;
+    uint64_t processes_offset;
+    uint64_t pools_offset;
+    uint64_t outputs_offset;
+    uint64_t output_queues_offset; /* uint32_t[queue_count]: queues grouped by output */
+    uint64_t queues_offset;
+    _Atomic uint32_t stop;    /* mqs_domain_request_stop */
+    uint32_t reserved0;
+    _Atomic uint64_t rejected_ids; /* IDs naming no pool or slot at all */
+    uint64_t reserved[5];
+} mqs_control;
+_Static_assert(sizeof(mqs_control) == 256, "control header layout");
+_Static_assert(offsetof(mqs_control, graph) == 64, "control header layout");
+
+#endif

@@ -1,0 +1,101 @@
+/* Pools: fixed-size slots per output port, and their lock-free allocator.
+ *
+ * A slot is free exactly when the reference count in its state word is 0; the
+ * allocator claims it with one CAS (gen, 0) -> (gen, 1). There is no separate
+ * free list to fall out of step with the state words, so a process killed at
+ * any instruction cannot leave a slot both free and listed, or listed twice.
+ * ABA cannot bite: every CAS compares the full word, generation included, and
+ * the generation changes on every free. Only the pool's owner allocates, so
+ * the search cursor is single-writer; frees never touch it. */
+#include <errno.h>
+#include <string.h>
+
+#include "internal.h"
+
+static inline mqs_slot_shared *pool_slots(const mqs_domain *d, const mqs_pool_shared *p)
+{
+    return (mqs_slot_shared *)((uint8_t *)d->ctl + p->slots_offset);
+}
+
+static void journal_set(mqs_domain *d, uint32_t op, mqs_buffer_id id)
+{
+    atomic_store_explicit(&d->self->journal.id, id, memory_order_relaxed);
+    atomic_store_explicit(&d->self->journal.op, op, memory_order_relaxed);
+}
+
+static void journal_clear(mqs_domain *d)
+{
+    atomic_store_explicit(&d->self->journal.op, MQS_OP_NONE, memory_order_relaxed);
+}
+
+static int claim(mqs_domain *d, uint32_t pool_index, mqs_pool_shared *p, uint32_t s, mqs_buffer_id *out)
+{
+    mqs_slot_shared *rec = &pool_slots(d, p)[s];
+    uint64_t st = atomic_load_explicit(&rec->state, memory_order_relaxed);
+    if (MQS_STATE_RC(st) != 0)
+        return -EAGAIN;
+    mqs_buffer_id id = mqs_buffer_id_make(pool_index, s, MQS_STATE_GEN(st));
+    journal_set(d, MQS_OP_ALLOC, id);
+    /* acquire: the previous user's writes (its release at free) happen before ours. */
+    if (!atomic_compare_exchange_strong_explicit(&rec->state, &st, MQS_STATE(MQS_STATE_GEN(st), 1),
+                                                 memory_order_acquire, memory_order_relaxed)) {
+        journal_clear(d);
+        return -EAGAIN;
+    }
+    mqsi_held_add(d, id); /* cannot fail: the caller checked for room */
+    journal_clear(d);
+    memset(&rec->meta, 0, sizeof rec->meta);
+    rec->meta.port = UINT32_MAX; /* set by the first send */
+    *out = id;
+    return 0;
+}
+
+int mqs_buffer_alloc(mqs_domain *d, uint32_t pool, mqs_buffer_id *out)
+{
+    if (pool >= d->ctl->pool_count)
+        return -ERANGE;
+    mqs_pool_shared *p = &d->pools[pool];
+    if (p->owner != d->process)
+        return -EPERM;
+    if (atomic_load_explicit(&d->self->held_total, memory_order_relaxed) >= d->held_mask)
+        return -ENOSPC;
+    uint32_t n = p->slot_count;
+    uint32_t s = atomic_load_explicit(&p->alloc_cursor, memory_order_relaxed);
+    for (uint32_t tried = 0; tried < n; tried++, s++) {
+        if (s >= n)
+            s = 0;
+        if (claim(d, pool, p, s, out) == 0) {
+            atomic_store_explicit(&p->alloc_cursor, s + 1, memory_order_relaxed);
+            atomic_store_explicit(&p->allocs, atomic_load_explicit(&p->allocs, memory_order_relaxed) + 1,
+                                  memory_order_relaxed);
+            return 0;
+        }
+    }
+    atomic_store_explicit(&p->alloc_failures,
+                          atomic_load_explicit(&p->alloc_failures, memory_order_relaxed) + 1, memory_order_relaxed);
+    return -EAGAIN;
+}
+
+uint64_t mqs_pool_slot_size(const mqs_domain *d, uint32_t pool)
+{
+    return pool < d->ctl->pool_count ? d->pools[pool].slot_size : 0;
+}
+
+int mqs_pool_stats_get(const mqs_domain *d, uint32_t pool, mqs_pool_stats *out)
+{
+    if (pool >= d->ctl->pool_count || !out)
+        return -ERANGE;
+    const mqs_pool_shared *p = &d->pools[pool];
+    const mqs_slot_shared *slots = pool_slots(d, p);
+    uint32_t in_use = 0;
+    for (uint32_t s = 0; s < p->slot_count; s++)
+        in_use += MQS_STATE_RC(atomic_load_explicit(&((mqs_slot_shared *)slots)[s].state, memory_order_relaxed)) != 0;
+    *out = (mqs_pool_stats){
+        .slot_count = p->slot_count,
+        .in_use = in_use,
+        .allocs = atomic_load_explicit(&((mqs_pool_shared *)p)->allocs, memory_order_relaxed),
+        .alloc_failures = atomic_load_explicit(&((mqs_pool_shared *)p)->alloc_failures, memory_order_relaxed),
+        .rejected_ids = atomic_load_explicit(&((mqs_pool_shared *)p)->rejected_ids, memory_order_relaxed),
+    };
+    return 0;
+}

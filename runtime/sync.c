@@ -1,0 +1,138 @@
+/* Waiting: spin (adaptively), then sleep on the waiting process's doorbell
+ * futex. A waker only makes a syscall when the waiter announced that it
+ * sleeps, so a busy pipeline runs without syscalls. */
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <stdint.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* Hybrid spin budget, in pause iterations: doubled when data came while
+ * spinning, halved when the wait ended in sleep. Bounded, because graphs have
+ * more processes than cores and a spinner can starve the one it waits for. */
+#define SPIN_MIN 64u
+#define SPIN_MAX 8192u
+/* Spin mode still yields now and then so an oversubscribed machine moves on. */
+#define SPIN_YIELD_EVERY 16384u
+/* A sleeper wakes this often anyway, to notice a peer that died mid-wake. */
+#define SLEEP_SLICE_NS (100 * 1000 * 1000)
+
+static long futex(_Atomic uint32_t *addr, int op, uint32_t val, const struct timespec *ts)
+{
+    /* Not FUTEX_PRIVATE: the word lives in memory shared between processes. */
+    return syscall(SYS_futex, (uint32_t *)addr, op, val, ts, NULL, 0);
+}
+
+void mqsi_wake_if_sleeping(mqs_domain *d, _Atomic uint32_t *sleeping, uint32_t process)
+{
+    /* Pairs with the waiter's fence: either it sees our data, or we see its flag. */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (!atomic_load_explicit(sleeping, memory_order_relaxed))
+        return;
+    if (!atomic_exchange_explicit(sleeping, 0, memory_order_relaxed))
+        return;
+    _Atomic uint32_t *bell = &d->procs[process].doorbell;
+    atomic_fetch_add_explicit(bell, 1, memory_order_release);
+    futex(bell, FUTEX_WAKE, INT_MAX, NULL);
+}
+
+int64_t mqsi_deadline(int64_t timeout_ns)
+{
+    if (timeout_ns < 0)
+        return INT64_MAX;
+    int64_t now = mqs_now_ns();
+    return timeout_ns > INT64_MAX - now ? INT64_MAX : now + timeout_ns;
+}
+
+static int spin(mqs_domain *d, mqsi_ready_fn ready, const void *arg, uint32_t budget, int64_t deadline)
+{
+    for (uint32_t i = 1; i <= budget; i++) {
+        if (ready(d, arg))
+            return 0;
+        mqsi_cpu_relax();
+        if ((i & 1023) == 0) {
+            if (atomic_load_explicit(&d->ctl->stop, memory_order_relaxed))
+                return -ECANCELED;
+            if (mqs_now_ns() >= deadline)
+                return -ETIMEDOUT;
+        }
+        if (i % SPIN_YIELD_EVERY == 0)
+            sched_yield();
+    }
+    return -EAGAIN;
+}
+
+static void announce_all(_Atomic uint32_t *const *flags, uint32_t n, uint32_t value)
+{
+    for (uint32_t i = 0; i < n; i++)
+        atomic_store_explicit(flags[i], value, memory_order_relaxed);
+}
+
+static int sleep_until(mqs_domain *d, mqsi_ready_fn ready, const void *arg, _Atomic uint32_t *const *flags,
+                       uint32_t n, int64_t deadline)
+{
+    _Atomic uint32_t *bell = &d->self->doorbell;
+    for (;;) {
+        uint32_t seen = atomic_load_explicit(bell, memory_order_acquire);
+        announce_all(flags, n, 1);
+        atomic_thread_fence(memory_order_seq_cst);
+        int rc = -EAGAIN;
+        if (ready(d, arg))
+            rc = 0;
+        else if (atomic_load_explicit(&d->ctl->stop, memory_order_relaxed))
+            rc = -ECANCELED;
+        int64_t left = deadline - mqs_now_ns();
+        if (rc == -EAGAIN && left <= 0)
+            rc = -ETIMEDOUT;
+        if (rc != -EAGAIN) {
+            announce_all(flags, n, 0);
+            return rc;
+        }
+        if (left > SLEEP_SLICE_NS)
+            left = SLEEP_SLICE_NS;
+        struct timespec ts = {.tv_sec = left / 1000000000, .tv_nsec = left % 1000000000};
+        futex(bell, FUTEX_WAIT, seen, &ts);
+    }
+}
+
+int mqsi_wait(mqs_domain *d, mqsi_ready_fn ready, const void *arg, _Atomic uint32_t *const *announce,
+              uint32_t announce_count, int64_t deadline)
+{
+    uint32_t mode = d->ctl->wait_mode;
+    if (mode == MQS_WAIT_SPIN) {
+        int rc;
+        while ((rc = spin(d, ready, arg, UINT32_MAX, deadline)) == -EAGAIN) {
+        }
+        return rc;
+    }
+    if (mode == MQS_WAIT_HYBRID) {
+        int rc = spin(d, ready, arg, d->spin_limit, deadline);
+        if (rc != -EAGAIN) {
+            if (rc == 0 && d->spin_limit < SPIN_MAX)
+                d->spin_limit *= 2;
+            return rc;
+        }
+        if (d->spin_limit > SPIN_MIN)
+            d->spin_limit /= 2;
+    }
+    return sleep_until(d, ready, arg, announce, announce_count, deadline);
+}
+
+void mqs_domain_request_stop(mqs_domain *d)
+{
+    atomic_store_explicit(&d->ctl->stop, 1, memory_order_seq_cst);
+    for (uint32_t p = 0; p < d->ctl->process_count; p++) {
+        atomic_fetch_add_explicit(&d->procs[p].doorbell, 1, memory_order_release);
+        futex(&d->procs[p].doorbell, FUTEX_WAKE, INT_MAX, NULL);
+    }
+}
+
+int mqs_domain_stop_requested(const mqs_domain *d)
+{
+    return (int)atomic_load_explicit(&d->ctl->stop, memory_order_relaxed);
+}
