@@ -225,6 +225,7 @@ static void fill_ports(mqs_domain *d, const mqs_domain_config *c, const layout *
         copy_name(out->name, sizeof out->name, c->outputs[o].name, "output", o);
         out->owner = c->outputs[o].owner;
         out->pool = c->outputs[o].pool;
+        out->caps = c->outputs[o].caps;
         out->queue_first = next;
         for (uint32_t q = 0; q < c->queue_count; q++)
             if (c->queues[q].output == o)
@@ -554,6 +555,56 @@ uint32_t mqs_domain_pool_count(const mqs_domain *d) { return d->ctl->pool_count;
 uint32_t mqs_domain_output_count(const mqs_domain *d) { return d->ctl->output_count; }
 uint32_t mqs_domain_queue_count(const mqs_domain *d) { return d->ctl->queue_count; }
 uint32_t mqs_domain_process_count(const mqs_domain *d) { return d->ctl->process_count; }
+
+const mqs_caps *mqs_output_caps(const mqs_domain *d, uint32_t output)
+{
+    return output < d->ctl->output_count ? &d->outputs[output].caps : NULL;
+}
+
+const char *mqs_output_name(const mqs_domain *d, uint32_t output)
+{
+    return output < d->ctl->output_count ? d->outputs[output].name : NULL;
+}
+
+const char *mqs_queue_name(const mqs_domain *d, uint32_t queue)
+{
+    return queue < d->ctl->queue_count ? d->queues[queue].name : NULL;
+}
+
+const char *mqs_process_name(const mqs_domain *d, uint32_t process)
+{
+    return process < d->ctl->process_count ? d->procs[process].name : NULL;
+}
+
+const char *mqs_pool_name(const mqs_domain *d, uint32_t pool)
+{
+    return pool < d->ctl->pool_count ? d->pools[pool].name : NULL;
+}
+
+uint32_t mqs_output_pool(const mqs_domain *d, uint32_t output)
+{
+    return output < d->ctl->output_count ? d->outputs[output].pool : UINT32_MAX;
+}
+
+uint32_t mqs_output_owner(const mqs_domain *d, uint32_t output)
+{
+    return output < d->ctl->output_count ? d->outputs[output].owner : UINT32_MAX;
+}
+
+uint32_t mqs_queue_output(const mqs_domain *d, uint32_t queue)
+{
+    return queue < d->ctl->queue_count ? d->queues[queue].output : UINT32_MAX;
+}
+
+uint32_t mqs_queue_consumer(const mqs_domain *d, uint32_t queue)
+{
+    return queue < d->ctl->queue_count ? d->queues[queue].consumer : UINT32_MAX;
+}
+
+void mqs_domain_heartbeat(mqs_domain *d)
+{
+    atomic_store_explicit(&d->self->heartbeat_ns, (uint64_t)mqs_now_ns(), memory_order_relaxed);
+}
 
 /* ---- stale runs ---- */
 

@@ -78,6 +78,11 @@ int mqsi_wait(mqs_domain *d, mqsi_ready_fn ready, const void *arg, _Atomic uint3
 /* ---- queue.c: ring operations ---- */
 bool mqsi_queue_has_data(const mqs_queue_shared *q);
 bool mqsi_queue_has_space(const mqs_queue_shared *q);
+/* Has data or is closed: a consumer should look. */
+bool mqsi_queue_readable(const mqs_queue_shared *q);
+/* Closed and empty: end of stream. */
+bool mqsi_queue_ended(const mqs_queue_shared *q);
+int mqsi_queue_wait_readable(mqs_domain *d, mqs_queue_shared *q, int64_t deadline);
 /* Drain every entry of a queue whose consumer is gone, dropping each as a
  * buffer reference. Returns how many were dropped. */
 uint32_t mqsi_queue_drain(mqs_domain *d, mqs_queue_shared *q);

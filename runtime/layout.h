@@ -90,8 +90,10 @@ typedef struct mqs_output_shared {
     uint32_t pool;
     uint32_t queue_first;  /* into the output-queue index array */
     uint32_t queue_count;
+    mqs_caps caps;
 } mqs_output_shared;
-_Static_assert(sizeof(mqs_output_shared) == 64, "output record layout");
+_Static_assert(sizeof(mqs_output_shared) == 128, "output record layout");
+_Static_assert(offsetof(mqs_output_shared, caps) == 64, "output record layout");
 
 /* One SPSC ring. Lines 0-1 are fixed config; line 2 is written by the producer,
  * line 3 by the consumer (and by the producer only when drop_oldest makes it
@@ -112,7 +114,7 @@ typedef struct mqs_queue_shared {
     _Atomic uint64_t dropped;    /* drop_newest, drop_oldest and send timeouts */
     _Atomic uint64_t high_water;
     _Atomic uint32_t producer_sleeping; /* producer waits for space on its doorbell */
-    uint32_t reserved1;
+    _Atomic uint32_t closed;     /* producer sends no more: end of stream after the last entry */
     uint64_t cached_tail;        /* producer's last view of tail: spares a load of the consumer line */
     uint64_t reserved1b[2];
     /* Consumer line. */
@@ -194,7 +196,7 @@ typedef struct mqs_control {
     uint64_t output_queues_offset; /* uint32_t[queue_count]: queues grouped by output */
     uint64_t queues_offset;
     _Atomic uint32_t stop;    /* mqs_domain_request_stop */
-    uint32_t reserved0;
+    _Atomic uint32_t started; /* mqs_domain_start: every process attached */
     _Atomic uint64_t rejected_ids; /* IDs naming no pool or slot at all */
     uint64_t reserved[5];
 } mqs_control;

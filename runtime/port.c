@@ -135,12 +135,6 @@ static int take(mqs_domain *d, uint32_t queue, mqs_buffer_id *out)
     return rc;
 }
 
-static bool queue_ready(const mqs_domain *d, const void *arg)
-{
-    (void)d;
-    return mqsi_queue_has_data(arg);
-}
-
 int mqs_receive(mqs_domain *d, uint32_t queue, mqs_buffer_id *out, int64_t timeout_ns)
 {
     int rc = mqsi_queue_check_consumer(d, queue);
@@ -154,12 +148,13 @@ int mqs_receive(mqs_domain *d, uint32_t queue, mqs_buffer_id *out, int64_t timeo
             return rc;
         if (mqsi_queue_has_data(q))
             continue;
+        if (mqsi_queue_ended(q))
+            return -EPIPE;
         if (timeout_ns == 0)
             return -EAGAIN;
         if (!deadline)
             deadline = mqsi_deadline(timeout_ns);
-        _Atomic uint32_t *flag = &q->consumer_sleeping;
-        rc = mqsi_wait(d, queue_ready, q, &flag, 1, deadline);
+        rc = mqsi_queue_wait_readable(d, q, deadline);
         if (rc)
             return rc;
     }
@@ -175,7 +170,7 @@ static bool any_ready(const mqs_domain *d, const void *arg)
 {
     wait_set *w = (wait_set *)arg;
     for (uint32_t i = 0; i < w->count; i++)
-        if (mqsi_queue_has_data(&d->queues[w->queues[i]])) {
+        if (mqsi_queue_readable(&d->queues[w->queues[i]])) {
             w->found = (int)i;
             return true;
         }

@@ -110,10 +110,53 @@ int mqsi_queue_check_producer(const mqs_domain *d, uint32_t queue)
     return d->queues[queue].producer == d->process ? 0 : -EPERM;
 }
 
-static bool has_data_fn(const mqs_domain *d, const void *arg)
+bool mqsi_queue_readable(const mqs_queue_shared *q)
+{
+    return mqsi_queue_has_data(q) || atomic_load_explicit(&((mqs_queue_shared *)q)->closed, memory_order_acquire);
+}
+
+static bool readable_fn(const mqs_domain *d, const void *arg)
 {
     (void)d;
-    return mqsi_queue_has_data(arg);
+    return mqsi_queue_readable(arg);
+}
+
+int mqsi_queue_wait_readable(mqs_domain *d, mqs_queue_shared *q, int64_t deadline)
+{
+    _Atomic uint32_t *flag = &q->consumer_sleeping;
+    return mqsi_wait(d, readable_fn, q, &flag, 1, deadline);
+}
+
+/* Empty, and no more will come? Read closed before re-checking emptiness:
+ * the producer's last push happens before its release of closed. */
+bool mqsi_queue_ended(const mqs_queue_shared *q)
+{
+    mqs_queue_shared *m = (mqs_queue_shared *)q;
+    return atomic_load_explicit(&m->closed, memory_order_acquire) && !mqsi_queue_has_data(q);
+}
+
+int mqs_output_close(mqs_domain *d, uint32_t output)
+{
+    if (output >= d->ctl->output_count)
+        return -ERANGE;
+    const mqs_output_shared *o = &d->outputs[output];
+    if (o->owner != d->process)
+        return -EPERM;
+    for (uint32_t k = 0; k < o->queue_count; k++) {
+        mqs_queue_shared *q = &d->queues[d->output_queues[o->queue_first + k]];
+        atomic_store_explicit(&q->closed, 1, memory_order_release);
+        /* Wake unconditionally (cold path): even a spin-mode consumer may sleep in a timed wait. */
+        atomic_store_explicit(&q->consumer_sleeping, 1, memory_order_relaxed);
+        mqsi_wake_if_sleeping(d, &q->consumer_sleeping, q->consumer);
+    }
+    return 0;
+}
+
+int mqs_queue_is_closed(const mqs_domain *d, uint32_t queue)
+{
+    if (queue >= d->ctl->queue_count)
+        return 0;
+    return (int)atomic_load_explicit(&d->queues[queue].closed, memory_order_acquire);
 }
 
 static bool has_space_fn(const mqs_domain *d, const void *arg)
@@ -181,12 +224,13 @@ int mqs_queue_pop(mqs_domain *d, uint32_t queue, uint64_t *out, int64_t timeout_
             }
             continue;
         }
+        if (mqsi_queue_ended(q))
+            return -EPIPE;
         if (timeout_ns == 0)
             return -EAGAIN;
         if (!deadline)
             deadline = mqsi_deadline(timeout_ns);
-        _Atomic uint32_t *flag = &q->consumer_sleeping;
-        rc = mqsi_wait(d, has_data_fn, q, &flag, 1, deadline);
+        rc = mqsi_queue_wait_readable(d, q, deadline);
         if (rc)
             return rc;
     }

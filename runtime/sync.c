@@ -123,13 +123,38 @@ int mqsi_wait(mqs_domain *d, mqsi_ready_fn ready, const void *arg, _Atomic uint3
     return sleep_until(d, ready, arg, announce, announce_count, deadline);
 }
 
-void mqs_domain_request_stop(mqs_domain *d)
+static void ring_every_doorbell(mqs_domain *d)
 {
-    atomic_store_explicit(&d->ctl->stop, 1, memory_order_seq_cst);
     for (uint32_t p = 0; p < d->ctl->process_count; p++) {
         atomic_fetch_add_explicit(&d->procs[p].doorbell, 1, memory_order_release);
         futex(&d->procs[p].doorbell, FUTEX_WAKE, INT_MAX, NULL);
     }
+}
+
+void mqs_domain_request_stop(mqs_domain *d)
+{
+    atomic_store_explicit(&d->ctl->stop, 1, memory_order_seq_cst);
+    ring_every_doorbell(d);
+}
+
+static bool started_fn(const mqs_domain *d, const void *arg)
+{
+    (void)arg;
+    return atomic_load_explicit(&d->ctl->started, memory_order_acquire) != 0;
+}
+
+void mqs_domain_start(mqs_domain *d)
+{
+    atomic_store_explicit(&d->ctl->started, 1, memory_order_seq_cst);
+    ring_every_doorbell(d);
+}
+
+int mqs_domain_wait_started(mqs_domain *d, int64_t timeout_ns)
+{
+    if (started_fn(d, NULL))
+        return 0;
+    /* A rare, one-off wait: sleep at once whatever the wait mode. */
+    return sleep_until(d, started_fn, NULL, NULL, 0, mqsi_deadline(timeout_ns));
 }
 
 int mqs_domain_stop_requested(const mqs_domain *d)

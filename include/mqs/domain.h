@@ -43,6 +43,7 @@ typedef struct mqs_output_config {
     const char *name;
     uint32_t owner; /* process slot that sends on it */
     uint32_t pool;  /* pool it allocates from */
+    mqs_caps caps;  /* what it carries (optional; for blocks and tools) */
 } mqs_output_config;
 
 /* A queue joins one output to one input of one consumer process. */
@@ -110,6 +111,30 @@ uint32_t mqs_domain_process_count(const mqs_domain *d);
 /* Unlink the objects of runs of `graph` (all graphs if NULL) owned by this
  * user whose creator process is gone. Returns how many runs were removed. */
 int mqs_domain_remove_stale(const char *graph);
+
+/* The caps stored with an output; NULL for a bad index. */
+const mqs_caps *mqs_output_caps(const mqs_domain *d, uint32_t output);
+
+/* Names of outputs, queues, processes and pools, as configured. */
+const char *mqs_output_name(const mqs_domain *d, uint32_t output);
+const char *mqs_queue_name(const mqs_domain *d, uint32_t queue);
+const char *mqs_process_name(const mqs_domain *d, uint32_t process);
+const char *mqs_pool_name(const mqs_domain *d, uint32_t pool);
+
+/* Topology lookups (cold path: linear scans). */
+uint32_t mqs_output_pool(const mqs_domain *d, uint32_t output);
+uint32_t mqs_output_owner(const mqs_domain *d, uint32_t output);
+uint32_t mqs_queue_output(const mqs_domain *d, uint32_t queue);
+uint32_t mqs_queue_consumer(const mqs_domain *d, uint32_t queue);
+
+/* The start gate: the launcher opens it once every process is attached, so
+ * sources do not run ahead of consumers that are still loading.
+ * mqs_domain_wait_started returns 0, -ETIMEDOUT or -ECANCELED. */
+void mqs_domain_start(mqs_domain *d);
+int mqs_domain_wait_started(mqs_domain *d, int64_t timeout_ns);
+
+/* Record that this process is alive (tools show the age). No syscall. */
+void mqs_domain_heartbeat(mqs_domain *d);
 
 /* Process slot states (mqs_process_stats.state). */
 typedef enum mqs_process_state {

@@ -36,20 +36,29 @@ extern "C" {
 int mqs_send(mqs_domain *d, uint32_t output, mqs_buffer_id id, int64_t timeout_ns);
 
 /* Take the next buffer from `queue` (which the caller must consume): the
- * caller gets one reference. 0, -ETIMEDOUT, -EPERM, -ERANGE, -ENOSPC (held
- * table full), -ECANCELED (mqs_domain_request_stop was called). */
+ * caller gets one reference. 0, -EAGAIN (empty and timeout 0), -ETIMEDOUT,
+ * -EPIPE (closed by its producer and empty: end of stream), -EPERM, -ERANGE,
+ * -ENOSPC (held table full), -ECANCELED (mqs_domain_request_stop was called).
+ * A corrupt ID found in the queue is counted and skipped. */
 int mqs_receive(mqs_domain *d, uint32_t queue, mqs_buffer_id *out, int64_t timeout_ns);
 
-/* Wait until one of `queues` (all consumed by the caller) has an entry.
- * Returns the index into `queues` of a non-empty one, -ETIMEDOUT, or
- * -ECANCELED. Does not take the entry. */
+/* Wait until one of `queues` (all consumed by the caller, at most 64) has an
+ * entry or is closed. Returns the index into `queues` of such a queue,
+ * -ETIMEDOUT, or -ECANCELED. Does not take the entry. */
 int mqs_wait_any(mqs_domain *d, const uint32_t *queues, uint32_t count, int64_t timeout_ns);
 
 /* Raw level: push/pop a 64-bit value. push: 0, -EAGAIN (full and timeout 0),
  * -ETIMEDOUT, -ECANCELED; drop policies apply (a dropped value returns 0 and
- * is counted). pop: 0, -EAGAIN (empty and timeout 0), -ETIMEDOUT, -ECANCELED. */
+ * is counted). pop: 0, -EAGAIN (empty and timeout 0), -ETIMEDOUT, -EPIPE
+ * (closed and empty), -ECANCELED. */
 int mqs_queue_push(mqs_domain *d, uint32_t queue, uint64_t value, int64_t timeout_ns);
 int mqs_queue_pop(mqs_domain *d, uint32_t queue, uint64_t *out, int64_t timeout_ns);
+
+/* End of stream: the producer closes every queue of an output once it will
+ * send no more; the consumer then drains what is queued and gets -EPIPE.
+ * Closing wakes a sleeping consumer. 0, -ERANGE, -EPERM (not the owner). */
+int mqs_output_close(mqs_domain *d, uint32_t output);
+int mqs_queue_is_closed(const mqs_domain *d, uint32_t queue);
 
 /* Entries waiting in a queue right now. */
 uint32_t mqs_queue_length(const mqs_domain *d, uint32_t queue);

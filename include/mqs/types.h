@@ -99,6 +99,21 @@ _Static_assert(sizeof(mqs_sensor_header) == 32, "sensor header layout");
 _Static_assert(sizeof(mqs_buffer_meta) == 80, "buffer meta layout");
 _Static_assert(offsetof(mqs_buffer_meta, header) == 48, "buffer meta layout");
 
+/* What an output port carries, negotiated before the graph starts and
+ * stored with the output in shared memory. */
+typedef struct mqs_caps {
+    uint32_t header_type; /* MQS_HEADER_*; NONE: opaque bytes */
+    uint32_t format;      /* video: MQS_FORMAT_* */
+    uint32_t width;       /* video */
+    uint32_t height;      /* video */
+    uint32_t sample_type; /* sensor: MQS_SENSOR_* */
+    uint32_t slot_count;  /* buffers in the output's pool */
+    uint64_t slot_size;   /* bytes per buffer */
+    double rate;          /* nominal buffers per second, 0 if unknown */
+    uint32_t reserved[6];
+} mqs_caps;
+_Static_assert(sizeof(mqs_caps) == 64, "caps layout");
+
 /* Full-queue policies of an input. */
 typedef enum mqs_queue_policy {
     MQS_POLICY_BLOCK = 0,       /* producer waits: lossless backpressure */
