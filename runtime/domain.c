@@ -601,6 +601,21 @@ uint32_t mqs_queue_consumer(const mqs_domain *d, uint32_t queue)
     return queue < d->ctl->queue_count ? d->queues[queue].consumer : UINT32_MAX;
 }
 
+int mqs_process_stats_get(const mqs_domain *d, uint32_t process, mqs_process_stats *out)
+{
+    if (process >= d->ctl->process_count || !out)
+        return -ERANGE;
+    mqs_process_shared *p = &d->procs[process];
+    *out = (mqs_process_stats){
+        .state = (mqs_process_state)atomic_load_explicit(&p->state, memory_order_acquire),
+        .pid = atomic_load_explicit(&p->pid, memory_order_relaxed),
+        .held = atomic_load_explicit(&p->held_total, memory_order_relaxed),
+        .heartbeat_ns = (int64_t)atomic_load_explicit(&p->heartbeat_ns, memory_order_relaxed),
+        .reclaimed = atomic_load_explicit(&p->reclaimed, memory_order_relaxed),
+    };
+    return 0;
+}
+
 void mqs_domain_heartbeat(mqs_domain *d)
 {
     atomic_store_explicit(&d->self->heartbeat_ns, (uint64_t)mqs_now_ns(), memory_order_relaxed);

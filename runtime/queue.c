@@ -140,7 +140,7 @@ int mqs_output_close(mqs_domain *d, uint32_t output)
     if (output >= d->ctl->output_count)
         return -ERANGE;
     const mqs_output_shared *o = &d->outputs[output];
-    if (o->owner != d->process)
+    if (o->owner != d->process && d->process != 0)
         return -EPERM;
     for (uint32_t k = 0; k < o->queue_count; k++) {
         mqs_queue_shared *q = &d->queues[d->output_queues[o->queue_first + k]];

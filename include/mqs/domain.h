@@ -143,6 +143,16 @@ typedef enum mqs_process_state {
     MQS_PROCESS_EXITED = 2,   /* detached cleanly, held nothing: may be attached */
 } mqs_process_state;
 
+typedef struct mqs_process_stats {
+    mqs_process_state state;
+    uint32_t pid;          /* 0 when no process holds the slot */
+    uint32_t held;         /* buffer references it holds */
+    int64_t heartbeat_ns;  /* mqs_now_ns() of its last heartbeat */
+    uint64_t reclaimed;    /* references released by mqs_reclaim, all time */
+} mqs_process_stats;
+
+int mqs_process_stats_get(const mqs_domain *d, uint32_t process, mqs_process_stats *out);
+
 /* Release every buffer reference process slot `process` held and drain the
  * queues it consumes, then free the slot for a new process. For a process that
  * died (crash, SIGKILL); the caller must know it is dead (e.g. waitpid).

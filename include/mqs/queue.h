@@ -56,7 +56,8 @@ int mqs_queue_pop(mqs_domain *d, uint32_t queue, uint64_t *out, int64_t timeout_
 
 /* End of stream: the producer closes every queue of an output once it will
  * send no more; the consumer then drains what is queued and gets -EPIPE.
- * Closing wakes a sleeping consumer. 0, -ERANGE, -EPERM (not the owner). */
+ * Closing wakes a sleeping consumer. The launcher (slot 0) may close the
+ * outputs of a producer that died. 0, -ERANGE, -EPERM (not the owner). */
 int mqs_output_close(mqs_domain *d, uint32_t output);
 int mqs_queue_is_closed(const mqs_domain *d, uint32_t queue);
 
