@@ -152,6 +152,18 @@ int mqs_output_close(mqs_domain *d, uint32_t output)
     return 0;
 }
 
+int mqs_output_reopen(mqs_domain *d, uint32_t output)
+{
+    if (output >= d->ctl->output_count)
+        return -ERANGE;
+    if (d->process != 0)
+        return -EPERM;
+    const mqs_output_shared *o = &d->outputs[output];
+    for (uint32_t k = 0; k < o->queue_count; k++)
+        atomic_store_explicit(&d->queues[d->output_queues[o->queue_first + k]].closed, 0, memory_order_release);
+    return 0;
+}
+
 int mqs_queue_is_closed(const mqs_domain *d, uint32_t queue)
 {
     if (queue >= d->ctl->queue_count)

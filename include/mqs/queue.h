@@ -59,6 +59,8 @@ int mqs_queue_pop(mqs_domain *d, uint32_t queue, uint64_t *out, int64_t timeout_
  * Closing wakes a sleeping consumer. The launcher (slot 0) may close the
  * outputs of a producer that died. 0, -ERANGE, -EPERM (not the owner). */
 int mqs_output_close(mqs_domain *d, uint32_t output);
+/* Undo a close before the producer is restarted (launcher only, slot 0). */
+int mqs_output_reopen(mqs_domain *d, uint32_t output);
 int mqs_queue_is_closed(const mqs_domain *d, uint32_t queue);
 
 /* Entries waiting in a queue right now. */

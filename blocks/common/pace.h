@@ -1,0 +1,59 @@
+/* Pacing for sources: a fixed schedule on CLOCK_MONOTONIC, slept to with
+ * absolute clock_nanosleep (no drift from wake-up latency). Private to the
+ * built-in blocks. */
+#ifndef MQS_BLOCKS_PACE_H
+#define MQS_BLOCKS_PACE_H
+
+#include <errno.h>
+#include <stdint.h>
+#include <time.h>
+
+/* Longest single sleep: the host checks for a stop request between produce()
+ * calls, so a slow source (fps 0.1) must still return this often. */
+#define PACE_SLICE_NS 50000000LL
+
+typedef struct pacer {
+    int64_t period_ns; /* 0: as fast as possible */
+    int64_t next_ns;   /* CLOCK_MONOTONIC time the next buffer is due; 0: not started */
+} pacer;
+
+static inline int64_t pace_clock_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static inline void pace_init(pacer *p, double rate_hz)
+{
+    p->period_ns = rate_hz > 0 ? (int64_t)(1e9 / rate_hz + 0.5) : 0;
+    p->next_ns = 0;
+}
+
+/* 1: the next buffer is due now (and the one after is scheduled); 0: not yet,
+ * return 0 from produce() so the host can look at its stop flag, and be
+ * called again. Sleeps at most PACE_SLICE_NS. */
+static inline int pace_wait(pacer *p)
+{
+    if (p->period_ns <= 0)
+        return 1;
+    int64_t now = pace_clock_ns();
+    if (p->next_ns == 0)
+        p->next_ns = now;
+    if (now < p->next_ns) {
+        int64_t until = p->next_ns - now > PACE_SLICE_NS ? now + PACE_SLICE_NS : p->next_ns;
+        struct timespec ts = {.tv_sec = until / 1000000000, .tv_nsec = until % 1000000000};
+        /* EINTR (e.g. SIGTERM): return so the host sees the stop at once. */
+        if (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) != 0 || until < p->next_ns)
+            return 0;
+        now = until;
+    }
+    /* Keep the schedule's phase; slots missed while stalled (backpressure,
+     * a slow disk) are skipped rather than produced in a burst. */
+    p->next_ns += p->period_ns;
+    if (p->next_ns <= now)
+        p->next_ns += ((now - p->next_ns) / p->period_ns + 1) * p->period_ns;
+    return 1;
+}
+
+#endif
