@@ -128,13 +128,15 @@ static int check_config(const mqs_domain_config *c)
 
 typedef struct layout {
     uint64_t processes, pools, outputs, output_queues, queues, slots, entries, held, size;
-    uint32_t held_capacity;
+    uint32_t held_capacity, held_table_size;
 } layout;
 
 static void compute_layout(const mqs_domain_config *c, layout *l)
 {
     uint64_t off = sizeof(mqs_control);
-    l->held_capacity = round_pow2(c->held_capacity ? c->held_capacity : DEFAULT_HELD_CAPACITY);
+    l->held_capacity = c->held_capacity ? c->held_capacity : DEFAULT_HELD_CAPACITY;
+    /* Half full at most: linear probing stays short, and an empty entry always ends a probe. */
+    l->held_table_size = round_pow2(2 * l->held_capacity);
     l->processes = off = align_up(off, MQS_CACHE_LINE);
     off += (uint64_t)c->process_count * sizeof(mqs_process_shared);
     l->pools = off = align_up(off, MQS_CACHE_LINE);
@@ -152,7 +154,7 @@ static void compute_layout(const mqs_domain_config *c, layout *l)
     for (uint32_t i = 0; i < c->queue_count; i++)
         off += align_up((uint64_t)round_pow2(c->queues[i].depth < 2 ? 2 : c->queues[i].depth) * 8, MQS_CACHE_LINE);
     l->held = off = align_up(off, MQS_CACHE_LINE);
-    off += (uint64_t)c->process_count * l->held_capacity * sizeof(mqs_held_entry);
+    off += (uint64_t)c->process_count * l->held_table_size * sizeof(mqs_held_entry);
     l->size = align_up(off, PAGE);
 }
 
@@ -166,7 +168,7 @@ static void bind_views(mqs_domain *d)
     d->queues = (mqs_queue_shared *)(base + d->ctl->queues_offset);
     d->self = &d->procs[d->process];
     d->held = mqsi_held_table_of(d, d->process);
-    d->held_mask = d->ctl->held_capacity - 1;
+    d->held_mask = d->ctl->held_table_size - 1;
     d->spin_limit = 256;
 }
 
@@ -176,6 +178,7 @@ static void fill_control(mqs_control *ctl, const mqs_domain_config *c, const lay
     snprintf(ctl->run_id, sizeof ctl->run_id, "%s", run_id);
     ctl->wait_mode = (uint32_t)c->wait_mode;
     ctl->held_capacity = l->held_capacity;
+    ctl->held_table_size = l->held_table_size;
     ctl->process_count = c->process_count;
     ctl->pool_count = c->pool_count;
     ctl->output_count = c->output_count;
@@ -192,7 +195,7 @@ static void fill_processes(mqs_domain *d, const mqs_domain_config *c, const layo
     for (uint32_t i = 0; i < c->process_count; i++) {
         mqs_process_shared *p = &d->procs[i];
         copy_name(p->name, sizeof p->name, c->processes ? c->processes[i].name : NULL, "process", i);
-        p->held_offset = l->held + (uint64_t)i * l->held_capacity * sizeof(mqs_held_entry);
+        p->held_offset = l->held + (uint64_t)i * l->held_table_size * sizeof(mqs_held_entry);
     }
 }
 
@@ -417,9 +420,9 @@ static int check_control_bounds(const char *name, const mqs_control *c, size_t s
         c->queues_offset + (uint64_t)c->queue_count * sizeof(mqs_queue_shared),
         c->output_queues_offset + (uint64_t)c->queue_count * sizeof(uint32_t),
     };
-    bool ok = c->process_count <= MAX_PROCESSES && c->pool_count <= MQS_MAX_POOLS &&
-              c->held_capacity && (c->held_capacity & (c->held_capacity - 1)) == 0 &&
-              c->held_capacity <= MAX_HELD_CAPACITY;
+    uint32_t t = c->held_table_size;
+    bool ok = c->process_count <= MAX_PROCESSES && c->pool_count <= MQS_MAX_POOLS && c->held_capacity &&
+              c->held_capacity <= MAX_HELD_CAPACITY && t >= 2 * c->held_capacity && (t & (t - 1)) == 0;
     for (size_t i = 0; ok && i < sizeof ends / sizeof ends[0]; i++)
         ok = ends[i] <= size;
     return ok ? 0 : mqsi_fail(-EBADMSG, "%s: counts or offsets point outside the segment (corrupt)", name);
@@ -440,7 +443,7 @@ static int check_arrays(const mqs_domain *d, const char *name)
             return mqsi_fail(-EBADMSG, "%s: queue %u is inconsistent (corrupt)", name, i);
     }
     for (uint32_t i = 0; i < c->process_count; i++)
-        if (d->procs[i].held_offset + (uint64_t)c->held_capacity * sizeof(mqs_held_entry) > d->ctl_size)
+        if (d->procs[i].held_offset + (uint64_t)c->held_table_size * sizeof(mqs_held_entry) > d->ctl_size)
             return mqsi_fail(-EBADMSG, "%s: process %u's table lies outside the segment (corrupt)", name, i);
     return 0;
 }

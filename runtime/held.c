@@ -53,8 +53,7 @@ int mqsi_held_add(mqs_domain *d, mqs_buffer_id id)
             return 0;
         }
         if (e == MQS_BUFFER_ID_NONE) {
-            /* Keep one entry empty so every probe sequence ends. */
-            if (atomic_load_explicit(&d->self->held_total, memory_order_relaxed) >= d->held_mask)
+            if (atomic_load_explicit(&d->self->held_total, memory_order_relaxed) >= d->ctl->held_capacity)
                 return -ENOSPC;
             atomic_store_explicit(&t[i].count, 1, memory_order_relaxed);
             atomic_store_explicit(&t[i].id, id, memory_order_relaxed);

@@ -185,7 +185,7 @@ typedef struct mqs_control {
     char graph[48];
     char run_id[24];
     uint32_t wait_mode;
-    uint32_t held_capacity;   /* power of two */
+    uint32_t held_capacity;   /* references a process may hold */
     uint32_t process_count;
     uint32_t pool_count;
     uint32_t output_count;
@@ -198,7 +198,9 @@ typedef struct mqs_control {
     _Atomic uint32_t stop;    /* mqs_domain_request_stop */
     _Atomic uint32_t started; /* mqs_domain_start: every process attached */
     _Atomic uint64_t rejected_ids; /* IDs naming no pool or slot at all */
-    uint64_t reserved[5];
+    uint32_t held_table_size; /* entries per held table: a power of two >= 2 x held_capacity */
+    uint32_t reserved1;
+    uint64_t reserved[4];
 } mqs_control;
 _Static_assert(sizeof(mqs_control) == 256, "control header layout");
 _Static_assert(offsetof(mqs_control, graph) == 64, "control header layout");

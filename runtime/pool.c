@@ -57,7 +57,7 @@ int mqs_buffer_alloc(mqs_domain *d, uint32_t pool, mqs_buffer_id *out)
     mqs_pool_shared *p = &d->pools[pool];
     if (p->owner != d->process)
         return -EPERM;
-    if (atomic_load_explicit(&d->self->held_total, memory_order_relaxed) >= d->held_mask)
+    if (atomic_load_explicit(&d->self->held_total, memory_order_relaxed) >= d->ctl->held_capacity)
         return -ENOSPC;
     uint32_t n = p->slot_count;
     uint32_t s = atomic_load_explicit(&p->alloc_cursor, memory_order_relaxed);

@@ -42,9 +42,14 @@ int mqsi_ring_try_push(mqs_domain *d, mqs_queue_shared *q, uint64_t value)
     /* release: the entry (and the buffer it names) is visible before head moves. */
     atomic_store_explicit(&q->head, head + 1, memory_order_release);
     bump(&q->pushed);
-    uint64_t len = head + 1 - q->cached_tail;
-    if (len > atomic_load_explicit(&q->high_water, memory_order_relaxed))
-        atomic_store_explicit(&q->high_water, len, memory_order_relaxed);
+    /* The cached tail may be old and overstate the length: look at the real
+     * tail only when the estimate would set a new high-water mark. */
+    uint64_t high = atomic_load_explicit(&q->high_water, memory_order_relaxed);
+    if (head + 1 - q->cached_tail > high) {
+        q->cached_tail = atomic_load_explicit(&q->tail, memory_order_acquire);
+        if (head + 1 - q->cached_tail > high)
+            atomic_store_explicit(&q->high_water, head + 1 - q->cached_tail, memory_order_relaxed);
+    }
     if (d->ctl->wait_mode != MQS_WAIT_SPIN)
         mqsi_wake_if_sleeping(d, &q->consumer_sleeping, q->consumer);
     return 0;

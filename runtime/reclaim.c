@@ -21,7 +21,7 @@ typedef struct recovery {
 static uint32_t table_count(const mqs_domain *d, uint32_t process, mqs_buffer_id id)
 {
     const mqs_held_entry *t = mqsi_held_table_of(d, process);
-    uint32_t i = mqsi_held_find(t, d->ctl->held_capacity - 1, id);
+    uint32_t i = mqsi_held_find(t, d->ctl->held_table_size - 1, id);
     return i == UINT32_MAX ? 0 : atomic_load_explicit(&t[i].count, memory_order_relaxed);
 }
 
@@ -131,7 +131,7 @@ static uint32_t release_table(mqs_domain *d, uint32_t process, recovery *r)
 {
     mqs_held_entry *t = mqsi_held_table_of(d, process);
     uint32_t released = 0;
-    for (uint32_t i = 0; i < d->ctl->held_capacity; i++) {
+    for (uint32_t i = 0; i < d->ctl->held_table_size; i++) {
         mqs_buffer_id id = atomic_load_explicit(&t[i].id, memory_order_relaxed);
         if (id == MQS_BUFFER_ID_NONE)
             continue;

@@ -54,7 +54,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "error.h"
+#include <errno.h> /* blocks return negative errno codes */
+
 #include "types.h"
 
 #ifdef __cplusplus
@@ -294,7 +295,9 @@ __attribute__((format(printf, 2, 3))) static inline int mqs_params_fail(const mq
     return rc;
 }
 
-/* Copy timing and typed header from `from` to a buffer being produced. */
+/* Copy timing, flags and typed header from `from` to a buffer being
+ * produced. Not `seq` or `length`: a sequence number belongs to the port
+ * that produces the buffer, and the length to its payload. */
 static inline void mqs_copy_meta(mqs_buffer *to, const mqs_buffer *from)
 {
     to->meta->pts = from->meta->pts;
