@@ -53,7 +53,7 @@ static int deliver(mqs_domain *d, uint32_t queue, mqs_buffer_id id, int64_t dead
     return rc == -EAGAIN ? -ETIMEDOUT : rc; /* a `block` queue stayed full */
 }
 
-int mqs_send(mqs_domain *d, uint32_t output, mqs_buffer_id id, int64_t timeout_ns)
+int mqs_output_send(mqs_domain *d, uint32_t output, mqs_buffer_id id, int64_t timeout_ns)
 {
     uint32_t held = mqsi_held_count_of(d, id);
     if (held == 0)
@@ -135,7 +135,7 @@ static int take(mqs_domain *d, uint32_t queue, mqs_buffer_id *out)
     return rc;
 }
 
-int mqs_receive(mqs_domain *d, uint32_t queue, mqs_buffer_id *out, int64_t timeout_ns)
+int mqs_queue_receive(mqs_domain *d, uint32_t queue, mqs_buffer_id *out, int64_t timeout_ns)
 {
     int rc = mqsi_queue_check_consumer(d, queue);
     if (rc)

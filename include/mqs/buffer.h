@@ -1,7 +1,7 @@
 /* multiqueue-shm: pools and reference-counted buffers.
  *
  * Ownership: mqs_buffer_alloc gives the caller one reference. Every reference
- * is returned with exactly one mqs_buffer_unref, or handed on with mqs_send
+ * is returned with exactly one mqs_buffer_unref, or handed on with mqs_output_send
  * (which always consumes it, even when it fails). mqs_buffer_ref adds one.
  * The domain records every reference a process holds, so a process that dies
  * can be cleaned up with mqs_reclaim.

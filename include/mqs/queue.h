@@ -7,7 +7,7 @@
  * syscall when the other side announced that it sleeps.
  *
  * Two levels:
- *  - mqs_send / mqs_receive move buffer references: send consumes the caller's
+ *  - mqs_output_send / mqs_queue_receive move buffer references: send consumes the caller's
  *    reference and gives one to each queue of the output (fan-out), applying
  *    each queue's full policy; receive hands the caller one reference.
  *  - mqs_queue_push / mqs_queue_pop move raw 64-bit values with no reference
@@ -33,14 +33,14 @@ extern "C" {
  * them unless some dropped it), or -ESTALE/-EINVAL (bad ID), -EPERM (not the
  * output's owner or not holding the ID), -ERANGE (no such output),
  * -ETIMEDOUT (a `block` queue stayed full for timeout_ns; counted as a drop). */
-int mqs_send(mqs_domain *d, uint32_t output, mqs_buffer_id id, int64_t timeout_ns);
+int mqs_output_send(mqs_domain *d, uint32_t output, mqs_buffer_id id, int64_t timeout_ns);
 
 /* Take the next buffer from `queue` (which the caller must consume): the
  * caller gets one reference. 0, -EAGAIN (empty and timeout 0), -ETIMEDOUT,
  * -EPIPE (closed by its producer and empty: end of stream), -EPERM, -ERANGE,
  * -ENOSPC (held table full), -ECANCELED (mqs_domain_request_stop was called).
  * A corrupt ID found in the queue is counted and skipped. */
-int mqs_receive(mqs_domain *d, uint32_t queue, mqs_buffer_id *out, int64_t timeout_ns);
+int mqs_queue_receive(mqs_domain *d, uint32_t queue, mqs_buffer_id *out, int64_t timeout_ns);
 
 /* Wait until one of `queues` (all consumed by the caller, at most 64) has an
  * entry or is closed. Returns the index into `queues` of such a queue,
