@@ -70,10 +70,24 @@ void mqsi_count_rejected(const mqs_domain *d, mqs_buffer_id id);
 /* Wake process slot p if it announced sleep via *sleeping. */
 void mqsi_wake_if_sleeping(mqs_domain *d, _Atomic uint32_t *sleeping, uint32_t process);
 typedef bool (*mqsi_ready_fn)(const mqs_domain *d, const void *arg);
+
+/* A timeout whose deadline is computed on first need: a wait that ends while
+ * spinning never reads the clock. */
+typedef struct mqsi_deadline {
+    int64_t timeout_ns; /* MQS_FOREVER, 0 (do not wait) or ns */
+    int64_t at;         /* 0 until computed */
+} mqsi_deadline;
+
+static inline mqsi_deadline mqsi_deadline_in(int64_t timeout_ns)
+{
+    return (mqsi_deadline){timeout_ns, 0};
+}
+int64_t mqsi_deadline_at(mqsi_deadline *dl);
+
 /* Wait until ready(arg), per the domain's wait mode. `announce` flags are set
  * to 1 before sleeping and cleared after. 0, -ETIMEDOUT or -ECANCELED. */
 int mqsi_wait(mqs_domain *d, mqsi_ready_fn ready, const void *arg, _Atomic uint32_t *const *announce,
-              uint32_t announce_count, int64_t deadline_ns);
+              uint32_t announce_count, mqsi_deadline *deadline);
 
 /* ---- queue.c: ring operations ---- */
 bool mqsi_queue_has_data(const mqs_queue_shared *q);
@@ -82,11 +96,11 @@ bool mqsi_queue_has_space(const mqs_queue_shared *q);
 bool mqsi_queue_readable(const mqs_queue_shared *q);
 /* Closed and empty: end of stream. */
 bool mqsi_queue_ended(const mqs_queue_shared *q);
-int mqsi_queue_wait_readable(mqs_domain *d, mqs_queue_shared *q, int64_t deadline);
+int mqsi_queue_wait_readable(mqs_domain *d, mqs_queue_shared *q, mqsi_deadline *deadline);
 /* Drain every entry of a queue whose consumer is gone, dropping each as a
  * buffer reference. Returns how many were dropped. */
 uint32_t mqsi_queue_drain(mqs_domain *d, mqs_queue_shared *q);
-int64_t mqsi_deadline(int64_t timeout_ns);
+
 /* Push without waiting: 0 or -EAGAIN (full). Drop policies are the caller's. */
 int mqsi_ring_try_push(mqs_domain *d, mqs_queue_shared *q, uint64_t value);
 /* Take the oldest entry from the producer side (drop_oldest): 0 and the value,
@@ -96,12 +110,12 @@ int mqsi_ring_steal_oldest(mqs_domain *d, mqs_queue_shared *q, uint64_t *out);
  * (-EAGAIN if a drop_oldest producer took it first). */
 int mqsi_ring_peek(const mqs_domain *d, mqs_queue_shared *q, uint64_t *pos, uint64_t *value);
 int mqsi_ring_commit_pop(mqs_domain *d, mqs_queue_shared *q, uint64_t pos);
-/* Push with the queue's full policy until `deadline` (0: do not wait).
+/* Push with the queue's full policy until the deadline (timeout 0: do not wait).
  * Returns 0 (queued), MQSI_DROPPED (drop_newest dropped `value`), -EAGAIN,
  * -ETIMEDOUT or -ECANCELED. Entries pushed out by drop_oldest are released as
  * buffer references when `refs`. */
 #define MQSI_DROPPED 1
-int mqsi_queue_push(mqs_domain *d, mqs_queue_shared *q, uint64_t value, int64_t deadline, bool refs);
+int mqsi_queue_push(mqs_domain *d, mqs_queue_shared *q, uint64_t value, mqsi_deadline *deadline, bool refs);
 int mqsi_queue_check_consumer(const mqs_domain *d, uint32_t queue);
 int mqsi_queue_check_producer(const mqs_domain *d, uint32_t queue);
 

@@ -33,7 +33,7 @@ static void begin_send(mqs_domain *d, mqs_buffer_id id)
 
 /* Deliver one of our n references to queue q. Returns 1 if delivered, 0 if
  * the queue's policy dropped it, or -ETIMEDOUT/-ECANCELED (dropped too). */
-static int deliver(mqs_domain *d, uint32_t queue, mqs_buffer_id id, int64_t deadline, uint32_t settled)
+static int deliver(mqs_domain *d, uint32_t queue, mqs_buffer_id id, mqsi_deadline *deadline, uint32_t settled)
 {
     mqs_journal *j = journal(d);
     mqs_queue_shared *q = &d->queues[queue];
@@ -79,10 +79,10 @@ int mqs_output_send(mqs_domain *d, uint32_t output, mqs_buffer_id id, int64_t ti
     }
     atomic_store_explicit(&journal(d)->stage, 1, memory_order_relaxed);
     /* Our own reference becomes one of the n: it leaves our table now. */
-    int64_t deadline = timeout_ns == 0 ? 0 : mqsi_deadline(timeout_ns);
+    mqsi_deadline deadline = mqsi_deadline_in(timeout_ns), no_wait = mqsi_deadline_in(0);
     int delivered = 0, failure = 0;
     for (uint32_t k = 0; k < n; k++) {
-        int r = deliver(d, d->output_queues[out->queue_first + k], id, failure ? 0 : deadline, k);
+        int r = deliver(d, d->output_queues[out->queue_first + k], id, failure ? &no_wait : &deadline, k);
         if (r > 0)
             delivered++;
         else if (r < 0)
@@ -141,7 +141,7 @@ int mqs_queue_receive(mqs_domain *d, uint32_t queue, mqs_buffer_id *out, int64_t
     if (rc)
         return rc;
     mqs_queue_shared *q = &d->queues[queue];
-    int64_t deadline = 0;
+    mqsi_deadline deadline = mqsi_deadline_in(timeout_ns);
     for (;;) {
         rc = take(d, queue, out);
         if (rc != -EAGAIN)
@@ -152,9 +152,7 @@ int mqs_queue_receive(mqs_domain *d, uint32_t queue, mqs_buffer_id *out, int64_t
             return -EPIPE;
         if (timeout_ns == 0)
             return -EAGAIN;
-        if (!deadline)
-            deadline = mqsi_deadline(timeout_ns);
-        rc = mqsi_queue_wait_readable(d, q, deadline);
+        rc = mqsi_queue_wait_readable(d, q, &deadline);
         if (rc)
             return rc;
     }
@@ -193,6 +191,7 @@ int mqs_wait_any(mqs_domain *d, const uint32_t *queues, uint32_t count, int64_t 
         return w.found;
     if (timeout_ns == 0)
         return -ETIMEDOUT;
-    int rc = mqsi_wait(d, any_ready, &w, flags, count, mqsi_deadline(timeout_ns));
+    mqsi_deadline deadline = mqsi_deadline_in(timeout_ns);
+    int rc = mqsi_wait(d, any_ready, &w, flags, count, &deadline);
     return rc ? rc : w.found;
 }

@@ -126,7 +126,7 @@ static bool readable_fn(const mqs_domain *d, const void *arg)
     return mqsi_queue_readable(arg);
 }
 
-int mqsi_queue_wait_readable(mqs_domain *d, mqs_queue_shared *q, int64_t deadline)
+int mqsi_queue_wait_readable(mqs_domain *d, mqs_queue_shared *q, mqsi_deadline *deadline)
 {
     _Atomic uint32_t *flag = &q->consumer_sleeping;
     return mqsi_wait(d, readable_fn, q, &flag, 1, deadline);
@@ -183,13 +183,13 @@ static bool has_space_fn(const mqs_domain *d, const void *arg)
 }
 
 /* Producer side of a full `block` queue: wait for room until the deadline. */
-static int mqsi_queue_wait_space(mqs_domain *d, mqs_queue_shared *q, int64_t deadline)
+static int mqsi_queue_wait_space(mqs_domain *d, mqs_queue_shared *q, mqsi_deadline *deadline)
 {
     _Atomic uint32_t *flag = &q->producer_sleeping;
     return mqsi_wait(d, has_space_fn, q, &flag, 1, deadline);
 }
 
-int mqsi_queue_push(mqs_domain *d, mqs_queue_shared *q, uint64_t value, int64_t deadline, bool refs)
+int mqsi_queue_push(mqs_domain *d, mqs_queue_shared *q, uint64_t value, mqsi_deadline *deadline, bool refs)
 {
     for (;;) {
         if (mqsi_ring_try_push(d, q, value) == 0)
@@ -207,7 +207,7 @@ int mqsi_queue_push(mqs_domain *d, mqs_queue_shared *q, uint64_t value, int64_t 
             }
             continue;
         default:
-            if (deadline == 0)
+            if (deadline->timeout_ns == 0)
                 return -EAGAIN;
             int rc = mqsi_queue_wait_space(d, q, deadline);
             if (rc)
@@ -221,7 +221,8 @@ int mqs_queue_push(mqs_domain *d, uint32_t queue, uint64_t value, int64_t timeou
     int rc = mqsi_queue_check_producer(d, queue);
     if (rc)
         return rc;
-    rc = mqsi_queue_push(d, &d->queues[queue], value, timeout_ns == 0 ? 0 : mqsi_deadline(timeout_ns), false);
+    mqsi_deadline deadline = mqsi_deadline_in(timeout_ns);
+    rc = mqsi_queue_push(d, &d->queues[queue], value, &deadline, false);
     return rc == MQSI_DROPPED ? 0 : rc;
 }
 
@@ -231,7 +232,7 @@ int mqs_queue_pop(mqs_domain *d, uint32_t queue, uint64_t *out, int64_t timeout_
     if (rc)
         return rc;
     mqs_queue_shared *q = &d->queues[queue];
-    int64_t deadline = 0;
+    mqsi_deadline deadline = mqsi_deadline_in(timeout_ns);
     for (;;) {
         uint64_t pos, value;
         if (mqsi_ring_peek(d, q, &pos, &value) == 0) {
@@ -245,9 +246,7 @@ int mqs_queue_pop(mqs_domain *d, uint32_t queue, uint64_t *out, int64_t timeout_
             return -EPIPE;
         if (timeout_ns == 0)
             return -EAGAIN;
-        if (!deadline)
-            deadline = mqsi_deadline(timeout_ns);
-        rc = mqsi_queue_wait_readable(d, q, deadline);
+        rc = mqsi_queue_wait_readable(d, q, &deadline);
         if (rc)
             return rc;
     }

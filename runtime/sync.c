@@ -41,15 +41,16 @@ void mqsi_wake_if_sleeping(mqs_domain *d, _Atomic uint32_t *sleeping, uint32_t p
     futex(bell, FUTEX_WAKE, INT_MAX, NULL);
 }
 
-int64_t mqsi_deadline(int64_t timeout_ns)
+int64_t mqsi_deadline_at(mqsi_deadline *dl)
 {
-    if (timeout_ns < 0)
-        return INT64_MAX;
-    int64_t now = mqs_now_ns();
-    return timeout_ns > INT64_MAX - now ? INT64_MAX : now + timeout_ns;
+    if (dl->at == 0) {
+        int64_t now = mqs_now_ns();
+        dl->at = dl->timeout_ns < 0 || dl->timeout_ns > INT64_MAX - now ? INT64_MAX : now + dl->timeout_ns;
+    }
+    return dl->at;
 }
 
-static int spin(mqs_domain *d, mqsi_ready_fn ready, const void *arg, uint32_t budget, int64_t deadline)
+static int spin(mqs_domain *d, mqsi_ready_fn ready, const void *arg, uint32_t budget, mqsi_deadline *deadline)
 {
     for (uint32_t i = 1; i <= budget; i++) {
         if (ready(d, arg))
@@ -58,7 +59,7 @@ static int spin(mqs_domain *d, mqsi_ready_fn ready, const void *arg, uint32_t bu
         if ((i & 1023) == 0) {
             if (atomic_load_explicit(&d->ctl->stop, memory_order_relaxed))
                 return -ECANCELED;
-            if (mqs_now_ns() >= deadline)
+            if (mqs_now_ns() >= mqsi_deadline_at(deadline))
                 return -ETIMEDOUT;
         }
         if (i % SPIN_YIELD_EVERY == 0)
@@ -74,8 +75,9 @@ static void announce_all(_Atomic uint32_t *const *flags, uint32_t n, uint32_t va
 }
 
 static int sleep_until(mqs_domain *d, mqsi_ready_fn ready, const void *arg, _Atomic uint32_t *const *flags,
-                       uint32_t n, int64_t deadline)
+                       uint32_t n, mqsi_deadline *dl)
 {
+    int64_t deadline = mqsi_deadline_at(dl);
     _Atomic uint32_t *bell = &d->self->doorbell;
     for (;;) {
         uint32_t seen = atomic_load_explicit(bell, memory_order_acquire);
@@ -101,7 +103,7 @@ static int sleep_until(mqs_domain *d, mqsi_ready_fn ready, const void *arg, _Ato
 }
 
 int mqsi_wait(mqs_domain *d, mqsi_ready_fn ready, const void *arg, _Atomic uint32_t *const *announce,
-              uint32_t announce_count, int64_t deadline)
+              uint32_t announce_count, mqsi_deadline *deadline)
 {
     uint32_t mode = d->ctl->wait_mode;
     if (mode == MQS_WAIT_SPIN) {
@@ -154,7 +156,8 @@ int mqs_domain_wait_started(mqs_domain *d, int64_t timeout_ns)
     if (started_fn(d, NULL))
         return 0;
     /* A rare, one-off wait: sleep at once whatever the wait mode. */
-    return sleep_until(d, started_fn, NULL, NULL, 0, mqsi_deadline(timeout_ns));
+    mqsi_deadline dl = mqsi_deadline_in(timeout_ns);
+    return sleep_until(d, started_fn, NULL, NULL, 0, &dl);
 }
 
 int mqs_domain_stop_requested(const mqs_domain *d)

@@ -1,0 +1,359 @@
+/* mqbench pipeline: source -> passthrough -> sink as three processes, for
+ * frames of 64 B up to 4K rgb24, through multiqueue-shm (zero copy: the
+ * passthrough forwards the buffer ID, no payload byte is touched) and, in the
+ * same run, through a pipe chain and a Unix-socket chain of three processes,
+ * which must copy every frame twice. Reports frames/s and the ratios the
+ * design promises: 4K at >= 0.8x the 64 B rate, and >= 100x the pipe's 4K rate. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <mqs/mqs.h>
+
+#include "bench_pipeline.h"
+
+#define SLOTS 32
+#define DEPTH 8
+#define TIMEOUT_NS (10LL * 1000000000)
+#define WARMUP_FRAMES 20 /* excluded from the timing: process start, first page faults */
+
+/* Written by the sink of each chain: the steady-state timing window. Lives in
+ * a MAP_SHARED page created before the stages are forked. */
+typedef struct sink_timing {
+    int64_t start_ns; /* arrival of frame WARMUP_FRAMES */
+    int64_t end_ns;   /* arrival of the last frame */
+} sink_timing;
+
+static sink_timing *timing;
+
+static void sink_mark(uint64_t i, uint64_t frames)
+{
+    if (i == WARMUP_FRAMES)
+        timing->start_ns = mqs_now_ns();
+    if (i + 1 == frames)
+        timing->end_ns = mqs_now_ns();
+}
+
+static double steady_rate(uint64_t frames)
+{
+    int64_t span = timing->end_ns - timing->start_ns;
+    return span > 0 ? (double)(frames - 1 - WARMUP_FRAMES) * 1e9 / (double)span : 0;
+}
+
+static const uint64_t frame_sizes[] = {64, 65536, 6220800, 24883200};
+#define SIZE_COUNT (sizeof frame_sizes / sizeof frame_sizes[0])
+
+typedef struct pipeline_result {
+    const char *transport;
+    uint64_t frame_size;
+    uint64_t frames;
+    double frames_per_s;
+} pipeline_result;
+
+/* ---- multiqueue-shm chain ---- */
+
+enum { P_PARENT, P_SOURCE, P_PASS, P_SINK, P_COUNT };
+
+static int create_chain(uint64_t size, mqs_domain **out)
+{
+    static const mqs_process_config procs[P_COUNT] = {{"bench"}, {"source"}, {"pass"}, {"sink"}};
+    /* The passthrough never allocates: its pool is a token one. */
+    const mqs_pool_config pools[] = {{"source.out", size, SLOTS, P_SOURCE, 0}, {"pass.out", 64, 1, P_PASS, 0}};
+    const mqs_output_config outputs[] = {{"source.out", P_SOURCE, 0, {0}}, {"pass.out", P_PASS, 1, {0}}};
+    const mqs_queue_config queues[] = {{"pass.in", 0, P_PASS, DEPTH, MQS_POLICY_BLOCK},
+                                       {"sink.in", 1, P_SINK, DEPTH, MQS_POLICY_BLOCK}};
+    mqs_domain_config c = {
+        .graph = "mqbench-pipeline", .wait_mode = MQS_WAIT_HYBRID, .processes = procs, .process_count = P_COUNT,
+        .pools = pools, .pool_count = 2, .outputs = outputs, .output_count = 2, .queues = queues, .queue_count = 2,
+    };
+    return mqs_domain_create(&c, out);
+}
+
+static int alloc_waiting(mqs_domain *d, mqs_buffer_id *id)
+{
+    int rc;
+    while ((rc = mqs_buffer_alloc(d, 0, id)) == -EAGAIN)
+        sched_yield(); /* every slot is downstream: let it run */
+    return rc;
+}
+
+static int run_source(mqs_domain *d, uint64_t frames)
+{
+    for (uint64_t i = 0; i < frames; i++) {
+        mqs_buffer_id id;
+        if (alloc_waiting(d, &id) != 0)
+            return 1;
+        mqs_buffer_meta *m = mqs_buffer_meta_of(d, id);
+        m->seq = i;
+        m->length = mqs_pool_slot_size(d, 0);
+        if (mqs_output_send(d, 0, id, TIMEOUT_NS) != 1)
+            return 2;
+    }
+    return mqs_output_close(d, 0) == 0 ? 0 : 3;
+}
+
+static int run_pass(mqs_domain *d)
+{
+    for (;;) {
+        mqs_buffer_id id;
+        int rc = mqs_queue_receive(d, 0, &id, TIMEOUT_NS);
+        if (rc == -EPIPE)
+            return mqs_output_close(d, 1) == 0 ? 0 : 3;
+        if (rc != 0 || mqs_output_send(d, 1, id, TIMEOUT_NS) != 1) /* forward the ID: zero copy */
+            return 4;
+    }
+}
+
+static int run_sink(mqs_domain *d, uint64_t frames)
+{
+    for (uint64_t i = 0;; i++) {
+        mqs_buffer_id id;
+        int rc = mqs_queue_receive(d, 1, &id, TIMEOUT_NS);
+        if (rc == -EPIPE)
+            return i == frames ? 0 : 5;
+        if (rc != 0 || mqs_buffer_meta_of(d, id)->seq != i)
+            return 6;
+        sink_mark(i, frames);
+        mqs_buffer_unref(d, id);
+    }
+}
+
+static pid_t start_role(const char *domain_name, int role, uint64_t frames)
+{
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    mqs_domain *d;
+    if (mqs_domain_attach(domain_name, (uint32_t)role, &d) != 0)
+        _exit(10);
+    int rc = role == P_SOURCE ? run_source(d, frames) : role == P_PASS ? run_pass(d) : run_sink(d, frames);
+    mqs_domain_detach(d);
+    _exit(rc);
+}
+
+/* Wait for all children; returns 0 if every one exited 0. */
+static int wait_all(const pid_t *pids, int n)
+{
+    int failed = 0;
+    for (int i = 0; i < n; i++) {
+        int status;
+        if (waitpid(pids[i], &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            fprintf(stderr, "mqbench pipeline: stage %d failed (status 0x%x)\n", i, status);
+            failed = 1;
+        }
+    }
+    return failed;
+}
+
+static int measure_mqs(uint64_t size, uint64_t frames, double *fps)
+{
+    mqs_domain *d;
+    int rc = create_chain(size, &d);
+    if (rc != 0) {
+        fprintf(stderr, "mqbench pipeline: %s\n", mqs_last_error());
+        return rc;
+    }
+    pid_t pids[3];
+    pids[0] = start_role(mqs_domain_name(d), P_SINK, frames);
+    pids[1] = start_role(mqs_domain_name(d), P_PASS, frames);
+    pids[2] = start_role(mqs_domain_name(d), P_SOURCE, frames);
+    rc = wait_all(pids, 3);
+    mqs_domain_destroy(d);
+    *fps = steady_rate(frames);
+    return rc ? -EIO : 0;
+}
+
+/* ---- copying chains (pipe, Unix socket) ---- */
+
+static int full_io(int fd, void *buf, uint64_t n, bool writing)
+{
+    uint8_t *p = buf;
+    while (n > 0) {
+        ssize_t r = writing ? write(fd, p, n) : read(fd, p, n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        p += r;
+        n -= (uint64_t)r;
+    }
+    return 0;
+}
+
+/* Stage of a copying chain: in < 0 means source, out < 0 means sink. */
+static void copy_stage(int in, int out, uint64_t size, uint64_t frames)
+{
+    uint8_t *frame = malloc(size);
+    if (!frame)
+        _exit(20);
+    memset(frame, 0xab, size);
+    for (uint64_t i = 0; i < frames; i++) {
+        if (in >= 0 && full_io(in, frame, size, false) != 0)
+            _exit(21);
+        if (in < 0)
+            memcpy(frame, &i, sizeof i);
+        else if (memcmp(frame, &i, sizeof i) != 0)
+            _exit(22);
+        if (out < 0)
+            sink_mark(i, frames);
+        if (out >= 0 && full_io(out, frame, size, true) != 0)
+            _exit(23);
+    }
+    _exit(0);
+}
+
+static int make_link(bool socket, int fds[2])
+{
+    if (socket)
+        return socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds);
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        return -1;
+    fcntl(fds[1], F_SETPIPE_SZ, 1 << 20); /* the largest unprivileged pipe: fair to the baseline */
+    return 0;
+}
+
+static pid_t fork_stage(int in, int out, uint64_t size, uint64_t frames, int *close_fds, int nclose)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        for (int i = 0; i < nclose; i++)
+            if (close_fds[i] != in && close_fds[i] != out)
+                close(close_fds[i]);
+        copy_stage(in, out, size, frames);
+    }
+    return pid;
+}
+
+static int measure_copy(bool socket, uint64_t size, uint64_t frames, double *fps)
+{
+    int a[2], b[2];
+    if (make_link(socket, a) != 0 || make_link(socket, b) != 0)
+        return -errno;
+    /* pipes: [0] read end, [1] write end; sockets: either end both ways. */
+    int all[4] = {a[0], a[1], b[0], b[1]};
+    pid_t pids[3];
+    pids[0] = fork_stage(b[0], -1, size, frames, all, 4);
+    pids[1] = fork_stage(a[0], b[1], size, frames, all, 4);
+    pids[2] = fork_stage(-1, a[1], size, frames, all, 4);
+    for (int i = 0; i < 4; i++)
+        close(all[i]);
+    int rc = wait_all(pids, 3);
+    *fps = steady_rate(frames);
+    return rc ? -EIO : 0;
+}
+
+/* ---- driver ---- */
+
+/* Enough frames for ~1 s at the expected rate, never fewer than 50. */
+static uint64_t frames_for(const char *transport, uint64_t size, double scale)
+{
+    double bytes_per_s = strcmp(transport, "mqs") == 0 ? 1e18 : 2e9;
+    double rate = strcmp(transport, "mqs") == 0 ? 300000 : bytes_per_s / (double)(size + 64);
+    if (rate > 300000)
+        rate = 300000;
+    uint64_t n = (uint64_t)(rate * scale);
+    return n < 10 * WARMUP_FRAMES ? 10 * WARMUP_FRAMES : n;
+}
+
+static void print_json(const pipeline_result *r, int n)
+{
+    printf("{\"bench\":\"pipeline\",\"results\":[");
+    for (int i = 0; i < n; i++)
+        printf("%s{\"transport\":\"%s\",\"frame_bytes\":%llu,\"frames\":%llu,\"frames_per_s\":%.1f}", i ? "," : "",
+               r[i].transport, (unsigned long long)r[i].frame_size, (unsigned long long)r[i].frames,
+               r[i].frames_per_s);
+    printf("]}\n");
+}
+
+static double rate_of(const pipeline_result *r, int n, const char *transport, uint64_t size)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(r[i].transport, transport) == 0 && r[i].frame_size == size)
+            return r[i].frames_per_s;
+    return 0;
+}
+
+static void print_table(const pipeline_result *r, int n)
+{
+    printf("source -> passthrough -> sink, three processes, frames/s (higher is better)\n\n");
+    printf("%12s %14s %14s %14s %12s\n", "frame bytes", "mqs", "pipe", "unix_socket", "mqs/pipe");
+    for (size_t s = 0; s < SIZE_COUNT; s++) {
+        uint64_t size = frame_sizes[s];
+        double m = rate_of(r, n, "mqs", size), p = rate_of(r, n, "pipe", size), u = rate_of(r, n, "unix_socket", size);
+        printf("%12llu %14.0f %14.0f %14.0f %11.1fx\n", (unsigned long long)size, m, p, u, p > 0 ? m / p : 0);
+    }
+    double small = rate_of(r, n, "mqs", frame_sizes[0]), big = rate_of(r, n, "mqs", frame_sizes[SIZE_COUNT - 1]);
+    double pipe_big = rate_of(r, n, "pipe", frame_sizes[SIZE_COUNT - 1]);
+    printf("\ntarget: mqs 4K rate >= 0.8x mqs 64 B rate: %.2fx  %s\n", big / small, big >= 0.8 * small ? "PASS" : "MISS");
+    printf("target: mqs 4K rate >= 100x pipe 4K rate:  %.1fx  %s\n", big / pipe_big,
+           big >= 100 * pipe_big ? "PASS" : "MISS");
+}
+
+static void pipeline_usage(FILE *out)
+{
+    fputs("usage: mqbench pipeline [--json] [--scale X]\n"
+          "  source -> passthrough -> sink as three processes, frames of 64 B, 64 KiB, 1080p and 4K rgb24,\n"
+          "  through multiqueue-shm (zero copy) and, in the same run, pipe and Unix-socket chains (copying).\n"
+          "  --json     print {\"bench\":\"pipeline\",\"results\":[...]} instead of the table\n"
+          "  --scale X  run each measurement X times longer (default 1: about a second each)\n",
+          out);
+}
+
+int bench_pipeline_main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"json", no_argument, 0, 'j'}, {"scale", required_argument, 0, 's'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    bool json = false;
+    double scale = 1.0;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'j')
+            json = true;
+        else if (c == 's')
+            scale = atof(optarg);
+        else {
+            pipeline_usage(c == 'h' ? stdout : stderr);
+            return c == 'h' ? 0 : 2;
+        }
+    }
+    mqs_domain_remove_stale("mqbench-pipeline");
+    timing = mmap(NULL, sizeof *timing, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (timing == MAP_FAILED)
+        return 1;
+    static const char *const transports[] = {"mqs", "pipe", "unix_socket"};
+    pipeline_result results[3 * SIZE_COUNT];
+    int n = 0;
+    for (size_t s = 0; s < SIZE_COUNT; s++)
+        for (int t = 0; t < 3; t++) {
+            pipeline_result *r = &results[n++];
+            r->transport = transports[t];
+            r->frame_size = frame_sizes[s];
+            r->frames = frames_for(transports[t], frame_sizes[s], scale);
+            int rc = t == 0 ? measure_mqs(r->frame_size, r->frames, &r->frames_per_s)
+                            : measure_copy(t == 2, r->frame_size, r->frames, &r->frames_per_s);
+            if (rc != 0) {
+                fprintf(stderr, "mqbench pipeline: %s with %llu-byte frames failed: %s\n", r->transport,
+                        (unsigned long long)r->frame_size, mqs_strerror(rc));
+                return 1;
+            }
+        }
+    if (json)
+        print_json(results, n);
+    else
+        print_table(results, n);
+    return 0;
+}

@@ -1,0 +1,46 @@
+/* mqbench: multiqueue-shm benchmarks. Each measures its baselines in the same
+ * run and reports ratios: on shared, noisy machines absolute numbers say
+ * little. */
+#include <stdio.h>
+#include <string.h>
+
+#include <mqs/mqs.h>
+
+#include "bench_pipeline.h"
+#include "bench_queue.h"
+
+typedef struct bench_command {
+    const char *name;
+    int (*main)(int argc, char **argv);
+    const char *summary;
+} bench_command;
+
+static const bench_command commands[] = {
+    {"queue", bench_queue_main, "one queue, two processes: throughput and latency vs bare ring, pipe, socket"},
+    {"pipeline", bench_pipeline_main, "source -> passthrough -> sink, 64 B to 4K frames, vs pipe and socket chains"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: mqbench COMMAND [options]   (mqbench COMMAND --help for its options)\n\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("mqbench (multiqueue-shm) %s\n", MQS_VERSION_STRING);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].main(argc - 1, argv + 1);
+    fprintf(stderr, "mqbench: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
