@@ -1,0 +1,106 @@
+/* A graph: blocks, their params, and the connections between their ports,
+ * loaded from a YAML file (graph_yaml.c), resolved and checked (graph.c).
+ * Every element remembers where it was written, so every error can say
+ * FILE:LINE:COLUMN. Internal to the runtime. */
+#ifndef MQS_GRAPH_H
+#define MQS_GRAPH_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "mqs/mqs.h"
+#include "registry.h"
+#include "supervisor.h"
+
+#define MQS_GRAPH_MAX_BLOCKS 256
+#define MQS_GRAPH_MAX_PORTS 64
+#define MQS_DEFAULT_DEPTH 8
+#define MQS_DEFAULT_SLOTS 8
+
+typedef struct mqs_loc {
+    int line, column; /* 1-based; 0 when not from the file */
+} mqs_loc;
+
+typedef struct mqs_graph_input {
+    char *port;                 /* input port name */
+    char *from_block, *from_port;
+    uint32_t from;              /* index of the feeding block */
+    uint32_t from_output;       /* index among that block's outputs */
+    uint32_t depth;
+    mqs_queue_policy policy;
+    mqs_loc loc, from_loc;
+} mqs_graph_input;
+
+typedef struct mqs_graph_output {
+    char *port;
+    mqs_caps caps;              /* negotiated, overrides applied */
+    uint32_t slots;             /* override, 0: none */
+    int64_t slot_size;          /* override, 0: none */
+    bool huge_pages;
+    mqs_loc loc;
+} mqs_graph_output;
+
+typedef enum mqs_sync_policy {
+    MQS_SYNC_NONE = 0,
+    MQS_SYNC_EXACT,
+    MQS_SYNC_APPROXIMATE,
+    MQS_SYNC_REFERENCE,
+    MQS_SYNC_LATEST,
+} mqs_sync_policy;
+
+typedef struct mqs_graph_sync {
+    mqs_sync_policy policy;
+    int64_t tolerance_ns;
+    int64_t timeout_ns;
+    bool partial;               /* on_missing: partial (else drop) */
+    char *reference;            /* input name, or NULL */
+    mqs_loc loc;
+} mqs_graph_sync;
+
+typedef struct mqs_graph_block {
+    char *name;
+    char *type;
+    char *path;                 /* `path:` as written, or NULL */
+    mqs_plugin plugin;
+    json_t *params;             /* typed, checked, defaults applied */
+    mqs_restart_policy restart;
+    mqs_graph_sync sync;
+    /* In the descriptor's port order: inputs[i] feeds input port i. */
+    mqs_graph_input inputs[MQS_GRAPH_MAX_PORTS];
+    uint32_t input_count;
+    mqs_graph_output outputs[MQS_GRAPH_MAX_PORTS];
+    uint32_t output_count;
+    mqs_loc loc, type_loc, params_loc;
+} mqs_graph_block;
+
+typedef struct mqs_graph {
+    char *file;                 /* as given */
+    char *dir;                  /* its directory, for `path:` */
+    char *name;
+    mqs_wait_mode wait;
+    mqs_graph_block *blocks;
+    uint32_t block_count;
+    uint32_t order[MQS_GRAPH_MAX_BLOCKS]; /* topological: producers first */
+} mqs_graph;
+
+/* Load, resolve and check a graph file, applying `sets` ("block.param=value")
+ * before checking params. 0, or -EINVAL/-ENOENT with one line in err:
+ * "FILE:LINE:COLUMN: error: WHAT (hint: HOW)". */
+int mqs_graph_load(const char *path, const char *const *sets, size_t set_count, mqs_graph **out, char *err,
+                   size_t errlen);
+void mqs_graph_free(mqs_graph *g);
+
+/* The resolved graph, readable, for mqrun --validate. */
+void mqs_graph_print(const mqs_graph *g, FILE *out);
+
+/* ---- between graph_yaml.c and graph.c ---- */
+
+/* Parse the YAML into g (names, types, raw inputs, params as text). */
+int mqs_graph_parse_yaml(mqs_graph *g, char *err, size_t errlen);
+/* Format "FILE:LINE:COLUMN: error: ..." into err; returns -EINVAL. */
+int mqs_graph_error(const mqs_graph *g, mqs_loc loc, char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+#endif

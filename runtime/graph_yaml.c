@@ -1,0 +1,437 @@
+/* Reading a graph file: libyaml's document tree, walked node by node, each
+ * error reported at the node's line and column. Block types are loaded as
+ * soon as they are named, so params are converted with their specs here. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "graph.h"
+#include "params.h"
+#include "units.h"
+
+typedef struct reader {
+    mqs_graph *g;
+    yaml_document_t doc;
+    char *err;
+    size_t errlen;
+} reader;
+
+static mqs_loc loc_of(const yaml_node_t *n)
+{
+    return (mqs_loc){(int)n->start_mark.line + 1, (int)n->start_mark.column + 1};
+}
+
+#define FAIL(r, node, ...) mqs_graph_error((r)->g, loc_of(node), (r)->err, (r)->errlen, __VA_ARGS__)
+
+static yaml_node_t *node(reader *r, int id) { return yaml_document_get_node(&r->doc, id); }
+
+static const char *scalar(const yaml_node_t *n)
+{
+    return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+static bool valid_name(const char *s, size_t max)
+{
+    size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-");
+    return n > 0 && s[n] == '\0' && n <= max;
+}
+
+/* Walk a mapping: every key must be a scalar and appear once; fn gets each pair. */
+typedef int (*pair_fn)(reader *r, void *ctx, const char *key, yaml_node_t *k, yaml_node_t *v);
+
+static int each_pair(reader *r, yaml_node_t *map, const char *what, void *ctx, pair_fn fn)
+{
+    if (map->type != YAML_MAPPING_NODE)
+        return FAIL(r, map, "%s must be a mapping (key: value lines)", what);
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = node(r, p->key), *v = node(r, p->value);
+        const char *key = scalar(k);
+        if (!key)
+            return FAIL(r, k, "keys of %s must be plain names", what);
+        for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++)
+            if (strcmp(scalar(node(r, q->key)) ? scalar(node(r, q->key)) : "", key) == 0)
+                return FAIL(r, k, "'%s' appears twice in %s (hint: each key may be given once)", key, what);
+        int rc = fn(r, ctx, key, k, v);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int need_scalar(reader *r, yaml_node_t *v, const char *what, const char **out)
+{
+    *out = scalar(v);
+    if (!*out)
+        return FAIL(r, v, "%s must be a single value", what);
+    return 0;
+}
+
+/* ---- params ---- */
+
+static int on_param(reader *r, void *ctx, const char *key, yaml_node_t *k, yaml_node_t *v)
+{
+    mqs_graph_block *b = ctx;
+    const mqs_param_spec *spec = mqs_param_find(b->plugin.desc, key);
+    char why[512];
+    if (!spec) {
+        mqs_param_unknown(b->plugin.desc, key, why, sizeof why);
+        return FAIL(r, k, "block '%s': %s", b->name, why);
+    }
+    const char *text = scalar(v);
+    if (!text)
+        return FAIL(r, v, "block '%s': param '%s' must be a single value", b->name, key);
+    json_t *value;
+    if (mqs_param_from_text(spec, text, &value, why, sizeof why) != 0)
+        return FAIL(r, v, "block '%s': %s", b->name, why);
+    json_object_set_new(b->params, key, value);
+    return 0;
+}
+
+/* ---- inputs ---- */
+
+static const mqs_port_spec *port_named(const mqs_block_descriptor *d, mqs_port_direction dir, const char *name,
+                                       uint32_t *index)
+{
+    uint32_t i = 0;
+    for (uint32_t p = 0; p < d->port_count; p++) {
+        if (d->ports[p].direction != dir)
+            continue;
+        if (strcmp(d->ports[p].name, name) == 0) {
+            *index = i;
+            return &d->ports[p];
+        }
+        i++;
+    }
+    return NULL;
+}
+
+static void list_ports(const mqs_block_descriptor *d, mqs_port_direction dir, char *out, size_t size)
+{
+    out[0] = '\0';
+    for (uint32_t p = 0; p < d->port_count; p++)
+        if (d->ports[p].direction == dir)
+            snprintf(out + strlen(out), size - strlen(out), "%s%s", out[0] ? ", " : "", d->ports[p].name);
+    if (!out[0])
+        snprintf(out, size, "none");
+}
+
+static int parse_from(reader *r, yaml_node_t *v, mqs_graph_input *in)
+{
+    const char *text;
+    int rc = need_scalar(r, v, "`from`", &text);
+    if (rc)
+        return rc;
+    const char *dot = strchr(text, '.');
+    if (!dot || dot == text || !dot[1] || strchr(dot + 1, '.'))
+        return FAIL(r, v, "'%s' is not BLOCK.PORT (hint: e.g. camera.out)", text);
+    in->from_block = strndup(text, (size_t)(dot - text));
+    in->from_port = strdup(dot + 1);
+    in->from_loc = loc_of(v);
+    return 0;
+}
+
+static int parse_policy(reader *r, yaml_node_t *v, mqs_queue_policy *out)
+{
+    static const char *const names[] = {"block", "drop_oldest", "drop_newest"};
+    const char *text;
+    int rc = need_scalar(r, v, "`policy`", &text);
+    for (int i = 0; rc == 0 && i < 3; i++)
+        if (strcmp(text, names[i]) == 0)
+            return *out = (mqs_queue_policy)i, 0;
+    return rc ? rc : FAIL(r, v, "unknown policy '%s' (hint: block, drop_oldest or drop_newest)", text);
+}
+
+static int on_input_field(reader *r, void *ctx, const char *key, yaml_node_t *k, yaml_node_t *v)
+{
+    mqs_graph_input *in = ctx;
+    if (strcmp(key, "from") == 0)
+        return parse_from(r, v, in);
+    if (strcmp(key, "policy") == 0)
+        return parse_policy(r, v, &in->policy);
+    if (strcmp(key, "depth") == 0) {
+        const char *text;
+        int rc = need_scalar(r, v, "`depth`", &text);
+        char *end;
+        long depth = rc ? 0 : strtol(text, &end, 10);
+        if (rc == 0 && (!*text || *end || depth < 1 || depth > 65536))
+            return FAIL(r, v, "depth '%s' is out of range 1..65536", text);
+        in->depth = (uint32_t)depth;
+        return rc;
+    }
+    return FAIL(r, k, "unknown key '%s' in an input (hint: from, depth, policy)", key);
+}
+
+static int on_input(reader *r, void *ctx, const char *key, yaml_node_t *k, yaml_node_t *v)
+{
+    mqs_graph_block *b = ctx;
+    uint32_t index;
+    char ports[256];
+    if (!port_named(b->plugin.desc, MQS_PORT_INPUT, key, &index)) {
+        list_ports(b->plugin.desc, MQS_PORT_INPUT, ports, sizeof ports);
+        return FAIL(r, k, "block '%s' (%s) has no input '%s' (hint: its inputs are: %s)", b->name, b->type, key, ports);
+    }
+    mqs_graph_input *in = &b->inputs[index];
+    in->port = strdup(key);
+    in->loc = loc_of(k);
+    in->depth = MQS_DEFAULT_DEPTH;
+    if (v->type == YAML_SCALAR_NODE)
+        return parse_from(r, v, in);
+    int rc = each_pair(r, v, "an input", in, on_input_field);
+    if (rc == 0 && !in->from_block)
+        return FAIL(r, v, "input '%s' of block '%s' has no `from`", key, b->name);
+    return rc;
+}
+
+/* ---- outputs (pool overrides) ---- */
+
+static int on_output_field(reader *r, void *ctx, const char *key, yaml_node_t *k, yaml_node_t *v)
+{
+    mqs_graph_output *o = ctx;
+    const char *text;
+    int rc = need_scalar(r, v, key, &text);
+    char why[256];
+    if (rc)
+        return rc;
+    if (strcmp(key, "slots") == 0) {
+        char *end;
+        long n = strtol(text, &end, 10);
+        if (!*text || *end || n < 1 || n > (long)MQS_MAX_SLOTS)
+            return FAIL(r, v, "slots '%s' is out of range 1..%u", text, MQS_MAX_SLOTS);
+        o->slots = (uint32_t)n;
+        return 0;
+    }
+    if (strcmp(key, "slot_size") == 0) {
+        if (mqs_parse_size(text, &o->slot_size, why, sizeof why) != 0 || o->slot_size <= 0)
+            return FAIL(r, v, "slot_size: %s", why);
+        return 0;
+    }
+    if (strcmp(key, "huge_pages") == 0) {
+        o->huge_pages = strcmp(text, "true") == 0 || strcmp(text, "yes") == 0;
+        if (!o->huge_pages && strcmp(text, "false") != 0 && strcmp(text, "no") != 0)
+            return FAIL(r, v, "huge_pages must be true or false");
+        return 0;
+    }
+    return FAIL(r, k, "unknown key '%s' in an output (hint: slots, slot_size, huge_pages)", key);
+}
+
+static int on_output(reader *r, void *ctx, const char *key, yaml_node_t *k, yaml_node_t *v)
+{
+    mqs_graph_block *b = ctx;
+    uint32_t index;
+    char ports[256];
+    if (!port_named(b->plugin.desc, MQS_PORT_OUTPUT, key, &index)) {
+        list_ports(b->plugin.desc, MQS_PORT_OUTPUT, ports, sizeof ports);
+        return FAIL(r, k, "block '%s' (%s) has no output '%s' (hint: its outputs are: %s)", b->name, b->type, key,
+                    ports);
+    }
+    b->outputs[index].loc = loc_of(k);
+    return each_pair(r, v, "an output", &b->outputs[index], on_output_field);
+}
+
+/* ---- sync ---- */
+
+static int parse_sync_policy(reader *r, yaml_node_t *v, mqs_sync_policy *out)
+{
+    static const char *const names[] = {"none", "exact", "approximate", "reference", "latest"};
+    const char *text;
+    int rc = need_scalar(r, v, "`policy`", &text);
+    for (int i = 0; rc == 0 && i < 5; i++)
+        if (strcmp(text, names[i]) == 0)
+            return *out = (mqs_sync_policy)i, 0;
+    return rc ? rc
+              : FAIL(r, v, "unknown sync policy '%s' (hint: none, exact, approximate, reference or latest)", text);
+}
+
+static int on_sync_field(reader *r, void *ctx, const char *key, yaml_node_t *k, yaml_node_t *v)
+{
+    mqs_graph_sync *s = ctx;
+    const char *text;
+    char why[256];
+    if (strcmp(key, "policy") == 0)
+        return parse_sync_policy(r, v, &s->policy);
+    int rc = need_scalar(r, v, key, &text);
+    if (rc)
+        return rc;
+    if (strcmp(key, "tolerance") == 0 || strcmp(key, "timeout") == 0) {
+        int64_t *dst = key[1] == 'o' ? &s->tolerance_ns : &s->timeout_ns;
+        if (mqs_parse_duration(text, dst, why, sizeof why) != 0 || *dst < 0)
+            return FAIL(r, v, "%s: %s", key, why);
+        return 0;
+    }
+    if (strcmp(key, "on_missing") == 0) {
+        if (strcmp(text, "drop") != 0 && strcmp(text, "partial") != 0)
+            return FAIL(r, v, "on_missing '%s' must be drop or partial", text);
+        s->partial = text[0] == 'p';
+        return 0;
+    }
+    if (strcmp(key, "reference") == 0) {
+        free(s->reference);
+        s->reference = strdup(text);
+        return 0;
+    }
+    return FAIL(r, k, "unknown key '%s' in sync (hint: policy, tolerance, timeout, on_missing, reference)", key);
+}
+
+/* ---- a block ---- */
+
+static int parse_restart(reader *r, yaml_node_t *v, mqs_restart_policy *out)
+{
+    static const char *const names[] = {"never", "on-failure", "always"};
+    const char *text;
+    int rc = need_scalar(r, v, "`restart`", &text);
+    for (int i = 0; rc == 0 && i < 3; i++)
+        if (strcmp(text, names[i]) == 0)
+            return *out = (mqs_restart_policy)i, 0;
+    return rc ? rc : FAIL(r, v, "unknown restart policy '%s' (hint: never, on-failure or always)", text);
+}
+
+static yaml_node_t *lookup(reader *r, yaml_node_t *map, const char *key)
+{
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+        const char *k = scalar(node(r, p->key));
+        if (k && strcmp(k, key) == 0)
+            return node(r, p->value);
+    }
+    return NULL;
+}
+
+/* type and path first: the plugin's specs are needed to read the rest. */
+static int load_type(reader *r, mqs_graph_block *b, yaml_node_t *map)
+{
+    yaml_node_t *t = lookup(r, map, "type"), *p = lookup(r, map, "path");
+    const char *text;
+    if (!t)
+        return FAIL(r, map, "block '%s' has no `type` (hint: e.g. type: pattern_source)", b->name);
+    int rc = need_scalar(r, t, "`type`", &text);
+    if (rc == 0 && p)
+        rc = need_scalar(r, p, "`path`", (const char **)&b->path);
+    if (rc)
+        return rc;
+    b->path = b->path ? strdup(b->path) : NULL;
+    b->type = strdup(text);
+    b->type_loc = loc_of(t);
+    char why[1024];
+    if (mqs_registry_find(text, b->path, r->g->dir, &b->plugin, why, sizeof why) != 0)
+        return FAIL(r, p ? p : t, "%s", why);
+    return 0;
+}
+
+static int on_block_field(reader *r, void *ctx, const char *key, yaml_node_t *k, yaml_node_t *v)
+{
+    mqs_graph_block *b = ctx;
+    if (strcmp(key, "type") == 0 || strcmp(key, "path") == 0)
+        return 0; /* read first, by load_type */
+    if (strcmp(key, "params") == 0) {
+        b->params_loc = loc_of(v);
+        return v->type == YAML_SCALAR_NODE && !*scalar(v) ? 0 : each_pair(r, v, "params", b, on_param);
+    }
+    if (strcmp(key, "inputs") == 0)
+        return each_pair(r, v, "inputs", b, on_input);
+    if (strcmp(key, "outputs") == 0)
+        return each_pair(r, v, "outputs", b, on_output);
+    if (strcmp(key, "sync") == 0) {
+        b->sync.loc = loc_of(k);
+        return each_pair(r, v, "sync", &b->sync, on_sync_field);
+    }
+    if (strcmp(key, "restart") == 0)
+        return parse_restart(r, v, &b->restart);
+    return FAIL(r, k, "unknown key '%s' in block '%s' (hint: type, params, inputs, outputs, sync, restart, path)", key,
+                b->name);
+}
+
+static int on_block(reader *r, void *ctx, const char *key, yaml_node_t *k, yaml_node_t *v)
+{
+    (void)ctx;
+    mqs_graph *g = r->g;
+    if (!valid_name(key, 31))
+        return FAIL(r, k, "block name '%s' must be 1..31 characters of A-Z a-z 0-9 _ -", key);
+    if (g->block_count == MQS_GRAPH_MAX_BLOCKS)
+        return FAIL(r, k, "more than %d blocks", MQS_GRAPH_MAX_BLOCKS);
+    if (v->type != YAML_MAPPING_NODE)
+        return FAIL(r, v, "block '%s' must be a mapping with at least `type`", key);
+    mqs_graph_block *b = &g->blocks[g->block_count++];
+    b->name = strdup(key);
+    b->loc = loc_of(k);
+    b->params = json_object();
+    b->params_loc = b->loc;
+    int rc = load_type(r, b, v);
+    return rc ? rc : each_pair(r, v, "a block", b, on_block_field);
+}
+
+/* ---- top level ---- */
+
+static int on_top(reader *r, void *ctx, const char *key, yaml_node_t *k, yaml_node_t *v)
+{
+    (void)ctx;
+    mqs_graph *g = r->g;
+    const char *text;
+    if (strcmp(key, "blocks") == 0) {
+        if (v->type == YAML_MAPPING_NODE && v->data.mapping.pairs.start == v->data.mapping.pairs.top)
+            return FAIL(r, v, "`blocks` is empty (hint: a graph needs at least one block)");
+        return each_pair(r, v, "`blocks`", NULL, on_block);
+    }
+    int rc = need_scalar(r, v, key, &text);
+    if (rc)
+        return rc;
+    if (strcmp(key, "name") == 0) {
+        if (!valid_name(text, MQS_NAME_MAX - 1))
+            return FAIL(r, v, "graph name '%s' must be 1..%d characters of A-Z a-z 0-9 _ -", text, MQS_NAME_MAX - 1);
+        free(g->name);
+        g->name = strdup(text);
+        return 0;
+    }
+    if (strcmp(key, "wait") == 0) {
+        static const char *const modes[] = {"hybrid", "spin", "sleep"};
+        for (int i = 0; i < 3; i++)
+            if (strcmp(text, modes[i]) == 0)
+                return g->wait = (mqs_wait_mode)i, 0;
+        return FAIL(r, v, "unknown wait mode '%s' (hint: spin, hybrid or sleep)", text);
+    }
+    if (strcmp(key, "clock") == 0)
+        return strcmp(text, "monotonic") == 0 ? 0 : FAIL(r, v, "unknown clock '%s' (hint: monotonic)", text);
+    return FAIL(r, k, "unknown top-level key '%s' (hint: name, wait, clock, blocks)", key);
+}
+
+static int load_document(reader *r, FILE *f)
+{
+    yaml_parser_t parser;
+    yaml_parser_initialize(&parser);
+    yaml_parser_set_input_file(&parser, f);
+    int ok = yaml_parser_load(&parser, &r->doc);
+    int rc = 0;
+    if (!ok) {
+        mqs_loc at = {(int)parser.problem_mark.line + 1, (int)parser.problem_mark.column + 1};
+        rc = mqs_graph_error(r->g, at, r->err, r->errlen, "YAML syntax: %s%s%s", parser.problem,
+                             parser.context ? " " : "", parser.context ? parser.context : "");
+    }
+    yaml_parser_delete(&parser);
+    return rc;
+}
+
+int mqs_graph_parse_yaml(mqs_graph *g, char *err, size_t errlen)
+{
+    reader r = {.g = g, .err = err, .errlen = errlen};
+    FILE *f = fopen(g->file, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s: error: cannot read the graph file: %s", g->file, strerror(errno));
+        return -ENOENT;
+    }
+    int rc = load_document(&r, f);
+    fclose(f);
+    if (rc)
+        return rc;
+    yaml_node_t *root = yaml_document_get_root_node(&r.doc);
+    if (!root)
+        rc = mqs_graph_error(g, (mqs_loc){1, 1}, err, errlen, "the graph file is empty");
+    else if (root->type != YAML_MAPPING_NODE)
+        rc = FAIL(&r, root, "the top level must be a mapping with `name` and `blocks`");
+    else if (!lookup(&r, root, "blocks"))
+        rc = FAIL(&r, root, "no `blocks` (hint: a graph lists its blocks under `blocks:`)");
+    else
+        rc = each_pair(&r, root, "the top level", NULL, on_top);
+    yaml_document_delete(&r.doc);
+    return rc;
+}

@@ -1,0 +1,158 @@
+/* Host services for blocks: alloc, send, ref, unref, log, clock, stop. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "host.h"
+
+static mqs_host *host_of(mqs_block_ctx *ctx) { return ctx->host_data; }
+
+void mqs_host_view(mqs_host *host, mqs_buffer_id id, mqs_buffer *out)
+{
+    out->id = id;
+    out->meta = mqs_buffer_meta_of(host->domain, id);
+    out->data = mqs_buffer_data(host->domain, id);
+    out->capacity = mqs_pool_slot_size(host->domain, mqs_buffer_id_pool(id));
+}
+
+static bool host_stopping(mqs_block_ctx *ctx)
+{
+    mqs_host *h = host_of(ctx);
+    return *h->stop_flag || mqs_domain_stop_requested(h->domain);
+}
+
+/* The pool is exhausted only while downstream holds every slot; frees do not
+ * ring a doorbell (that would put a fence on every release), so back off
+ * with short sleeps, which only happen while the producer is stalled anyway. */
+static int host_alloc(mqs_block_ctx *ctx, uint32_t output, mqs_buffer *out)
+{
+    mqs_host *h = host_of(ctx);
+    if (output >= ctx->output_count)
+        return -ERANGE;
+    int64_t pause_ns = 20000;
+    for (;;) {
+        mqs_buffer_id id;
+        int rc = mqs_buffer_alloc(h->domain, h->pools[output], &id);
+        if (rc == 0) {
+            mqs_host_view(h, id, out);
+            return 0;
+        }
+        if (rc != -EAGAIN)
+            return rc;
+        if (host_stopping(ctx))
+            return -ECANCELED;
+        mqs_sleep_ns(pause_ns);
+        if (pause_ns < 2000000)
+            pause_ns *= 2;
+    }
+}
+
+static int host_send(mqs_block_ctx *ctx, uint32_t output, mqs_buffer *buf)
+{
+    mqs_host *h = host_of(ctx);
+    mqs_buffer_id id = buf->id;
+    buf->id = MQS_BUFFER_ID_NONE;
+    if (output >= ctx->output_count) {
+        mqs_buffer_unref(h->domain, id);
+        return -ERANGE;
+    }
+    /* `block` queues wait without limit; mqs_domain_request_stop ends the wait. */
+    return mqs_output_send(h->domain, h->outputs[output], id, MQS_FOREVER);
+}
+
+static int host_ref(mqs_block_ctx *ctx, const mqs_buffer *buf, mqs_buffer *out)
+{
+    mqs_host *h = host_of(ctx);
+    int rc = mqs_buffer_ref(h->domain, buf->id);
+    if (rc == 0)
+        *out = *buf;
+    return rc;
+}
+
+static void host_unref(mqs_block_ctx *ctx, mqs_buffer *buf)
+{
+    mqs_host *h = host_of(ctx);
+    if (buf->id != MQS_BUFFER_ID_NONE)
+        mqs_buffer_unref(h->domain, buf->id);
+    buf->id = MQS_BUFFER_ID_NONE;
+}
+
+static const char *const level_names[] = {"error", "warning", "info", "debug"};
+
+static void host_vlog(mqs_host *h, int level, const char *fmt, va_list ap)
+{
+    if (level < 0)
+        level = 0;
+    if (level > MQS_LOG_DEBUG)
+        level = MQS_LOG_DEBUG;
+    if (level > h->verbosity)
+        return;
+    char line[1024];
+    vsnprintf(line, sizeof line, fmt, ap);
+    fprintf(stderr, "%s: %s: %s\n", h->instance, level_names[level], line);
+}
+
+void mqs_host_logf(mqs_host *host, int level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    host_vlog(host, level, fmt, ap);
+    va_end(ap);
+}
+
+static void host_log(mqs_block_ctx *ctx, int level, const char *fmt, va_list ap)
+{
+    host_vlog(host_of(ctx), level, fmt, ap);
+}
+
+static int64_t host_now(mqs_block_ctx *ctx)
+{
+    (void)ctx;
+    return mqs_now_ns();
+}
+
+static void host_report(mqs_block_ctx *ctx, const char *key, double value)
+{
+    mqs_host *h = host_of(ctx);
+    for (uint32_t i = 0; i < h->report_count; i++)
+        if (strcmp(h->reports[i].key, key) == 0) {
+            h->reports[i].value = value;
+            return;
+        }
+    if (h->report_count == MQS_HOST_MAX_REPORTS)
+        return;
+    mqs_host_report *r = &h->reports[h->report_count++];
+    snprintf(r->key, sizeof r->key, "%s", key);
+    r->value = value;
+}
+
+static const mqs_host_api host_api = {
+    .size = sizeof(mqs_host_api),
+    .alloc = host_alloc,
+    .send = host_send,
+    .ref = host_ref,
+    .unref = host_unref,
+    .log = host_log,
+    .now = host_now,
+    .stopping = host_stopping,
+    .report = host_report,
+};
+
+int mqs_host_init(mqs_host *h)
+{
+    mqs_block_ctx *ctx = &h->ctx;
+    ctx->host = &host_api;
+    ctx->host_data = h;
+    ctx->instance = h->instance;
+    ctx->input_caps = h->input_caps;
+    ctx->output_caps = h->output_caps;
+    size_t size = h->desc->state_size ? h->desc->state_size : 1;
+    ctx->state = calloc(1, size);
+    return ctx->state ? 0 : -ENOMEM;
+}
+
+void mqs_host_fini(mqs_host *h)
+{
+    free(h->ctx.state);
+    h->ctx.state = NULL;
+}

@@ -1,0 +1,35 @@
+/* Block params: typed values in a JSON object, checked against the block's
+ * param specs. mqrun converts the graph file's text to typed JSON (units
+ * included) and passes the JSON to the worker, which checks it again before
+ * init; both sides use the same functions. */
+#ifndef MQS_PARAMS_H
+#define MQS_PARAMS_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "mqs/block.h"
+
+const mqs_param_spec *mqs_param_find(const mqs_block_descriptor *desc, const char *key);
+
+/* Text as written in a graph file or --set -> a JSON value of the spec's type,
+ * range- and choice-checked. 0 or -EINVAL with "param 'k' = ... is ..." in err. */
+int mqs_param_from_text(const mqs_param_spec *spec, const char *text, json_t **out, char *err, size_t errlen);
+
+/* "unknown param 'k'" plus a did-you-mean hint, into err; returns -EINVAL. */
+int mqs_param_unknown(const mqs_block_descriptor *desc, const char *key, char *err, size_t errlen);
+
+/* Check every key of obj (known, type, range) and add defaults; a required
+ * param that is missing is an error. 0 or -EINVAL with the message in err. */
+int mqs_params_check(const mqs_block_descriptor *desc, json_t *obj, char *err, size_t errlen);
+
+/* The mqs_params handed to negotiate() and init(). `obj` is borrowed. */
+mqs_params *mqs_params_wrap(const mqs_block_descriptor *desc, json_t *obj);
+/* Parse and check JSON text (the worker's --params). NULL with err set. */
+mqs_params *mqs_params_from_json_text(const mqs_block_descriptor *desc, const char *instance, const char *text,
+                                      char *err, size_t errlen);
+/* The message a block gave with mqs_params_fail(), or "". */
+const char *mqs_params_failure(const mqs_params *p);
+void mqs_params_free(mqs_params *p);
+
+#endif

@@ -1,0 +1,36 @@
+/* The block registry: finds block plugins (mqs_block_<type>.so), loads them
+ * and checks their descriptors. */
+#ifndef MQS_REGISTRY_H
+#define MQS_REGISTRY_H
+
+#include <limits.h>
+#include <stddef.h>
+
+#include "mqs/block.h"
+
+typedef struct mqs_plugin {
+    const mqs_block_descriptor *desc; /* points at `copy` */
+    mqs_block_descriptor copy;        /* zero-extended: an older block's missing fields read as 0 */
+    void *handle;
+    char path[PATH_MAX];
+} mqs_plugin;
+
+/* Load the plugin at `path`; if `type` is given, its descriptor must be named
+ * so. 0, or -ENOENT/-EINVAL/-EPROTO with a message in err. */
+int mqs_registry_open_file(const char *path, const char *type, mqs_plugin *out, char *err, size_t errlen);
+
+/* Find and load block type `type`: from `explicit_path` (relative to
+ * `base_dir`) if given, else in MQS_BLOCK_PATH, else among the built-in
+ * blocks. -ENOENT with a "did you mean" message if there is no such type. */
+int mqs_registry_find(const char *type, const char *explicit_path, const char *base_dir, mqs_plugin *out, char *err,
+                      size_t errlen);
+
+void mqs_registry_close(mqs_plugin *p);
+
+/* Call fn for every block type found on the search path (each name once). */
+void mqs_registry_each(void (*fn)(const char *type, const char *path, void *arg), void *arg);
+
+/* Levenshtein distance, for "did you mean" hints. */
+size_t mqs_edit_distance(const char *a, const char *b);
+
+#endif

@@ -1,0 +1,155 @@
+/* Graph statistics snapshots and their two renderings. */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stats.h"
+
+struct mqs_stats_snapshot {
+    const mqs_domain *domain;
+    int64_t t_ns;
+    uint32_t processes, queues, pools;
+    mqs_process_stats *proc;
+    uint32_t *restarts;
+    mqs_queue_stats *queue;
+    mqs_pool_stats *pool;
+};
+
+static const char *const state_names[] = {"free", "running", "exited"};
+
+mqs_stats_snapshot *mqs_stats_take(const mqs_domain *d)
+{
+    mqs_stats_snapshot *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->domain = d;
+    s->t_ns = mqs_now_ns();
+    s->processes = mqs_domain_process_count(d);
+    s->queues = mqs_domain_queue_count(d);
+    s->pools = mqs_domain_pool_count(d);
+    s->proc = calloc(s->processes, sizeof *s->proc);
+    s->restarts = calloc(s->processes, sizeof *s->restarts);
+    s->queue = calloc(s->queues ? s->queues : 1, sizeof *s->queue);
+    s->pool = calloc(s->pools ? s->pools : 1, sizeof *s->pool);
+    if (!s->proc || !s->restarts || !s->queue || !s->pool) {
+        mqs_stats_free(s);
+        return NULL;
+    }
+    for (uint32_t i = 0; i < s->processes; i++)
+        mqs_process_stats_get(d, i, &s->proc[i]);
+    for (uint32_t i = 0; i < s->queues; i++)
+        mqs_queue_stats_get(d, i, &s->queue[i]);
+    for (uint32_t i = 0; i < s->pools; i++)
+        mqs_pool_stats_get(d, i, &s->pool[i]);
+    return s;
+}
+
+void mqs_stats_free(mqs_stats_snapshot *s)
+{
+    if (!s)
+        return;
+    free(s->proc);
+    free(s->restarts);
+    free(s->queue);
+    free(s->pool);
+    free(s);
+}
+
+void mqs_stats_set_restarts(mqs_stats_snapshot *s, uint32_t process, uint32_t restarts)
+{
+    if (process < s->processes)
+        s->restarts[process] = restarts;
+}
+
+static double rate(const mqs_stats_snapshot *before, const mqs_stats_snapshot *now, uint64_t b, uint64_t n)
+{
+    if (!before || now->t_ns <= before->t_ns)
+        return 0;
+    return (double)(n - b) * 1e9 / (double)(now->t_ns - before->t_ns);
+}
+
+static const char *state_name(mqs_process_state st)
+{
+    return (unsigned)st < sizeof state_names / sizeof state_names[0] ? state_names[st] : "?";
+}
+
+void mqs_stats_print_table(FILE *out, const mqs_stats_snapshot *before, const mqs_stats_snapshot *now, bool final)
+{
+    const mqs_domain *d = now->domain;
+    fprintf(out, "-- %s stats: %s\n", final ? "final" : "graph", mqs_domain_name(d));
+    fprintf(out, "  %-24s %-8s %8s %6s %8s\n", "block", "state", "pid", "held", "restarts");
+    for (uint32_t p = 1; p < now->processes; p++)
+        fprintf(out, "  %-24s %-8s %8u %6u %8u\n", mqs_process_name(d, p), state_name(now->proc[p].state),
+                now->proc[p].pid, now->proc[p].held, now->restarts[p]);
+    fprintf(out, "  %-40s %10s %10s %9s %7s %9s\n", "connection", "rate/s", "total", "dropped", "queued", "high");
+    for (uint32_t q = 0; q < now->queues; q++) {
+        const mqs_queue_stats *n = &now->queue[q];
+        char name[128];
+        snprintf(name, sizeof name, "%s -> %s", mqs_output_name(d, mqs_queue_output(d, q)), mqs_queue_name(d, q));
+        fprintf(out, "  %-40s %10.1f %10llu %9llu %3u/%-3u %9llu\n", name,
+                rate(before, now, before ? before->queue[q].popped : 0, n->popped), (unsigned long long)n->popped,
+                (unsigned long long)n->dropped, n->length, n->depth, (unsigned long long)n->high_water);
+    }
+    fprintf(out, "  %-40s %10s %10s %9s\n", "pool", "in use", "allocs", "waits");
+    for (uint32_t i = 0; i < now->pools; i++)
+        fprintf(out, "  %-40s %4u/%-5u %10llu %9llu\n", mqs_pool_name(d, i), now->pool[i].in_use,
+                now->pool[i].slot_count, (unsigned long long)now->pool[i].allocs,
+                (unsigned long long)now->pool[i].alloc_failures);
+    fflush(out);
+}
+
+static json_t *blocks_json(const mqs_stats_snapshot *now)
+{
+    json_t *a = json_array();
+    for (uint32_t p = 1; p < now->processes; p++)
+        json_array_append_new(a, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "name", mqs_process_name(now->domain, p),
+                                           "state", state_name(now->proc[p].state), "pid",
+                                           (json_int_t)now->proc[p].pid, "held", (json_int_t)now->proc[p].held,
+                                           "restarts", (json_int_t)now->restarts[p], "reclaimed",
+                                           (json_int_t)now->proc[p].reclaimed));
+    return a;
+}
+
+static json_t *connections_json(const mqs_stats_snapshot *before, const mqs_stats_snapshot *now)
+{
+    const mqs_domain *d = now->domain;
+    json_t *a = json_array();
+    for (uint32_t q = 0; q < now->queues; q++) {
+        const mqs_queue_stats *n = &now->queue[q];
+        json_array_append_new(
+            a, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "from", mqs_output_name(d, mqs_queue_output(d, q)),
+                         "to", mqs_queue_name(d, q), "pushed", (json_int_t)n->pushed, "popped", (json_int_t)n->popped,
+                         "dropped", (json_int_t)n->dropped, "queued", (json_int_t)n->length, "depth",
+                         (json_int_t)n->depth, "high_water", (json_int_t)n->high_water, "rate",
+                         rate(before, now, before ? before->queue[q].popped : 0, n->popped)));
+    }
+    return a;
+}
+
+static json_t *pools_json(const mqs_stats_snapshot *now)
+{
+    json_t *a = json_array();
+    for (uint32_t i = 0; i < now->pools; i++) {
+        const mqs_pool_stats *p = &now->pool[i];
+        json_array_append_new(a, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "name", mqs_pool_name(now->domain, i),
+                                           "slots", (json_int_t)p->slot_count, "in_use", (json_int_t)p->in_use,
+                                           "allocs", (json_int_t)p->allocs, "alloc_waits",
+                                           (json_int_t)p->alloc_failures, "rejected_ids",
+                                           (json_int_t)p->rejected_ids));
+    }
+    return a;
+}
+
+void mqs_stats_print_json(FILE *out, const mqs_stats_snapshot *before, const mqs_stats_snapshot *now, bool final)
+{
+    json_t *o = json_pack("{s:s, s:I, s:b, s:o, s:o, s:o}", "domain", mqs_domain_name(now->domain), "t_ns",
+                          (json_int_t)now->t_ns, "final", final, "blocks", blocks_json(now), "connections",
+                          connections_json(before, now), "pools", pools_json(now));
+    char *text = json_dumps(o, JSON_COMPACT);
+    if (text) {
+        fprintf(out, "%s\n", text);
+        fflush(out);
+        free(text);
+    }
+    json_decref(o);
+}

@@ -1,0 +1,292 @@
+/* mqs-worker: runs one block of a graph in its own process.
+ *
+ * Started by mqrun, one per block: loads the plugin, validates the params,
+ * attaches to the domain as its process slot, resolves its ports once (by
+ * name, here, so the loop never looks anything up), waits for the start
+ * gate, then runs the block until end of stream or SIGTERM, closes its
+ * outputs (end of stream downstream) and exits 0. Any failure exits non-zero
+ * with one line on stderr saying what and where. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "host.h"
+#include "params.h"
+#include "registry.h"
+
+#define START_TIMEOUT_NS (30LL * 1000000000)
+#define WAIT_SLICE_NS (100LL * 1000000) /* how often an idle worker looks at its stop flag */
+#define BATCH 64                          /* buffers taken from one input before looking at the others */
+
+enum { EXIT_BLOCK_FAILED = 1, EXIT_SETUP_FAILED = 2 };
+
+typedef struct worker_args {
+    const char *domain;
+    const char *plugin;
+    const char *instance;
+    const char *params_json;
+    uint32_t process;
+    int verbosity;
+} worker_args;
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+static void usage(FILE *out)
+{
+    fputs("usage: mqs-worker --domain NAME --process N --plugin FILE.so --instance NAME [--params JSON] [-v]\n"
+          "Runs one block of a multiqueue-shm graph. Started by mqrun; not meant to be run by hand.\n"
+          "  --domain NAME     shared-memory domain (/mqs.<uid>.<graph>.<run>)\n"
+          "  --process N       process slot of this block in the domain\n"
+          "  --plugin FILE     block plugin (mqs_block_<type>.so)\n"
+          "  --instance NAME   the block's name in the graph\n"
+          "  --params JSON     block params as a JSON object (validated against the block)\n"
+          "  -v, --verbose     more log output (repeat for debug)\n"
+          "  -h, --help        this text\n",
+          out);
+}
+
+static int parse_args(int argc, char **argv, worker_args *a)
+{
+    static const struct option opts[] = {
+        {"domain", required_argument, 0, 'd'},  {"process", required_argument, 0, 'p'},
+        {"plugin", required_argument, 0, 'l'},  {"instance", required_argument, 0, 'i'},
+        {"params", required_argument, 0, 'j'},  {"verbose", no_argument, 0, 'v'},
+        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0},
+    };
+    *a = (worker_args){.params_json = "{}", .verbosity = MQS_LOG_WARN};
+    int c;
+    while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': a->domain = optarg; break;
+        case 'p': a->process = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 'l': a->plugin = optarg; break;
+        case 'i': a->instance = optarg; break;
+        case 'j': a->params_json = optarg; break;
+        case 'v': a->verbosity++; break;
+        case 'h': usage(stdout); exit(0);
+        default: usage(stderr); return -EINVAL;
+        }
+    }
+    if (!a->domain || !a->plugin || !a->instance || a->process == 0) {
+        usage(stderr);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* ---- port resolution: once, by name ---- */
+
+static int find_queue(const mqs_domain *d, uint32_t process, const char *name)
+{
+    for (uint32_t q = 0; q < mqs_domain_queue_count(d); q++)
+        if (mqs_queue_consumer(d, q) == process && strcmp(mqs_queue_name(d, q), name) == 0)
+            return (int)q;
+    return -1;
+}
+
+static int find_output(const mqs_domain *d, uint32_t process, const char *name)
+{
+    for (uint32_t o = 0; o < mqs_domain_output_count(d); o++)
+        if (mqs_output_owner(d, o) == process && strcmp(mqs_output_name(d, o), name) == 0)
+            return (int)o;
+    return -1;
+}
+
+static int resolve_port(mqs_host *h, const mqs_port_spec *spec)
+{
+    char name[160];
+    snprintf(name, sizeof name, "%s.%s", h->instance, spec->name);
+    uint32_t self = mqs_domain_process(h->domain);
+    mqs_block_ctx *ctx = &h->ctx;
+    if (spec->direction == MQS_PORT_INPUT) {
+        int q = find_queue(h->domain, self, name);
+        if (q < 0 || ctx->input_count == MQS_HOST_MAX_PORTS)
+            return -ENOENT;
+        h->inputs[ctx->input_count] = (uint32_t)q;
+        h->input_caps[ctx->input_count++] = *mqs_output_caps(h->domain, mqs_queue_output(h->domain, (uint32_t)q));
+        return 0;
+    }
+    int o = find_output(h->domain, self, name);
+    if (o < 0 || ctx->output_count == MQS_HOST_MAX_PORTS)
+        return -ENOENT;
+    h->outputs[ctx->output_count] = (uint32_t)o;
+    h->pools[ctx->output_count] = mqs_output_pool(h->domain, (uint32_t)o);
+    h->output_caps[ctx->output_count++] = *mqs_output_caps(h->domain, (uint32_t)o);
+    return 0;
+}
+
+static int resolve_ports(mqs_host *h)
+{
+    for (uint32_t i = 0; i < h->desc->port_count; i++)
+        if (resolve_port(h, &h->desc->ports[i]) != 0) {
+            fprintf(stderr, "%s: error: port '%s' is not connected in domain %s (was the graph changed?)\n",
+                    h->instance, h->desc->ports[i].name, mqs_domain_name(h->domain));
+            return -ENOENT;
+        }
+    return 0;
+}
+
+/* ---- the block loop ---- */
+
+static int run_source(mqs_host *h)
+{
+    while (!stop_flag && !mqs_domain_stop_requested(h->domain)) {
+        mqs_domain_heartbeat(h->domain);
+        int rc = h->desc->produce(&h->ctx);
+        if (rc == MQS_EOS || rc == -ECANCELED)
+            return 0;
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Hand one buffer of input `port` to the block, alone (sync policy none). */
+static int deliver(mqs_host *h, uint32_t port, mqs_buffer_id id)
+{
+    mqs_buffer view;
+    const mqs_buffer *in[MQS_HOST_MAX_PORTS] = {0};
+    mqs_host_view(h, id, &view);
+    in[port] = &view;
+    int rc = h->desc->process(&h->ctx, in);
+    mqs_buffer_unref(h->domain, id); /* borrowed for the call only */
+    return rc;
+}
+
+/* Take up to BATCH buffers from one input. Returns 1 if the input ended. */
+static int drain_input(mqs_host *h, uint32_t port)
+{
+    for (int n = 0; n < BATCH; n++) {
+        mqs_buffer_id id;
+        int rc = mqs_queue_receive(h->domain, h->inputs[port], &id, 0);
+        if (rc == -EAGAIN)
+            return 0;
+        if (rc == -EPIPE)
+            return 1;
+        if (rc < 0)
+            return rc;
+        rc = deliver(h, port, id);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int run_inputs(mqs_host *h)
+{
+    uint32_t live[MQS_HOST_MAX_PORTS], queues[MQS_HOST_MAX_PORTS];
+    uint32_t n = h->ctx.input_count;
+    for (uint32_t i = 0; i < n; i++)
+        live[i] = i;
+    while (n > 0 && !stop_flag) {
+        mqs_domain_heartbeat(h->domain);
+        for (uint32_t i = 0; i < n; i++)
+            queues[i] = h->inputs[live[i]];
+        int r = mqs_wait_any(h->domain, queues, n, WAIT_SLICE_NS);
+        if (r == -ETIMEDOUT)
+            continue;
+        if (r < 0)
+            return r == -ECANCELED ? 0 : r;
+        int ended = drain_input(h, live[r]);
+        if (ended < 0)
+            return ended;
+        if (ended)
+            live[r] = live[--n];
+    }
+    if (n == 0 && h->desc->flush)
+        return h->desc->flush(&h->ctx);
+    return 0;
+}
+
+static void close_outputs(mqs_host *h)
+{
+    for (uint32_t o = 0; o < h->ctx.output_count; o++)
+        mqs_output_close(h->domain, h->outputs[o]);
+}
+
+static void print_reports(mqs_host *h)
+{
+    for (uint32_t i = 0; i < h->report_count; i++)
+        mqs_host_logf(h, MQS_LOG_INFO, "%s = %g", h->reports[i].key, h->reports[i].value);
+}
+
+static int run_block(mqs_host *h)
+{
+    int rc = h->desc->init ? h->desc->init(&h->ctx) : 0;
+    h->ctx.params = NULL; /* params are valid during init only */
+    if (rc < 0) {
+        fprintf(stderr, "%s: error: init failed: %s\n", h->instance, mqs_strerror(rc));
+        return EXIT_BLOCK_FAILED;
+    }
+    rc = mqs_domain_wait_started(h->domain, START_TIMEOUT_NS);
+    if (rc == 0)
+        rc = h->desc->kind == MQS_BLOCK_SOURCE ? run_source(h) : run_inputs(h);
+    if (rc < 0 && rc != -ECANCELED)
+        fprintf(stderr, "%s: error: block stopped: %s\n", h->instance, mqs_strerror(rc));
+    else
+        close_outputs(h); /* end of stream downstream; a failed block may be restarted instead */
+    if (h->desc->fini)
+        h->desc->fini(&h->ctx);
+    print_reports(h);
+    return rc < 0 && rc != -ECANCELED ? EXIT_BLOCK_FAILED : 0;
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa = {.sa_handler = on_stop_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN); /* a sink writing to a closed pipe gets EPIPE instead */
+}
+
+int main(int argc, char **argv)
+{
+    worker_args a;
+    if (parse_args(argc, argv, &a) != 0)
+        return EXIT_SETUP_FAILED;
+    /* Die with the launcher, even if it is killed with SIGKILL. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() == 1)
+        return EXIT_SETUP_FAILED;
+    install_signals();
+
+    char err[1024];
+    mqs_plugin plugin;
+    if (mqs_registry_open_file(a.plugin, NULL, &plugin, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: error: %s\n", a.instance, err);
+        return EXIT_SETUP_FAILED;
+    }
+    mqs_host h = {.desc = plugin.desc, .instance = a.instance, .verbosity = a.verbosity, .stop_flag = &stop_flag};
+    mqs_params *params = mqs_params_from_json_text(plugin.desc, a.instance, a.params_json, err, sizeof err);
+    if (!params) {
+        fprintf(stderr, "%s: error: %s\n", a.instance, err);
+        return EXIT_SETUP_FAILED;
+    }
+    int rc = mqs_domain_attach(a.domain, a.process, &h.domain);
+    if (rc != 0) {
+        fprintf(stderr, "%s: error: %s\n", a.instance, mqs_last_error());
+        mqs_params_free(params);
+        return EXIT_SETUP_FAILED;
+    }
+    int status = EXIT_SETUP_FAILED;
+    if (resolve_ports(&h) == 0 && mqs_host_init(&h) == 0) {
+        h.ctx.params = params;
+        status = run_block(&h);
+    }
+    mqs_host_fini(&h);
+    mqs_params_free(params);
+    mqs_domain_detach(h.domain);
+    mqs_registry_close(&plugin);
+    return status;
+}

@@ -1,0 +1,359 @@
+/* End-to-end tests: real mqrun runs of real graph files, with real worker
+ * processes. Exact counts come from the sinks' report files and from the
+ * final line of --stats-json; after every run, nothing may be left in
+ * /dev/shm and no worker process may survive. */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "mqs/mqs.h"
+
+#define RUN_TIMEOUT_S 120
+
+typedef struct run_result {
+    int status; /* exit status, or 128 + signal */
+    char out[32768];
+    char err[32768];
+} run_result;
+
+static char workdir[256];
+
+static void make_workdir(void)
+{
+    snprintf(workdir, sizeof workdir, "/tmp/mqstest-e2e-%d", (int)getpid());
+    mkdir(workdir, 0700);
+}
+
+static void remove_workdir(void)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", workdir);
+    cr_expect(system(cmd) == 0);
+}
+
+static const char *tmp_path(const char *name)
+{
+    static char paths[8][320];
+    static int next;
+    char *p = paths[next++ % 8];
+    snprintf(p, sizeof paths[0], "%s/%s", workdir, name);
+    return p;
+}
+
+static const char *source_path(const char *rel)
+{
+    static char paths[8][512];
+    static int next;
+    char *p = paths[next++ % 8];
+    snprintf(p, sizeof paths[0], "%s/%s", MQS_SOURCE_DIR, rel);
+    return p;
+}
+
+static void read_file(const char *path, char *out, size_t size)
+{
+    out[0] = '\0';
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    size_t n = fread(out, 1, size - 1, f);
+    out[n] = '\0';
+    fclose(f);
+}
+
+/* Run `mqrun args...`; if sigint_after_ms > 0, send SIGINT after that long. */
+static void run_mqrun_env(const char *const *args, int sigint_after_ms, run_result *r, const char *mqrun)
+{
+    const char *err_path = tmp_path("stderr.txt"), *out_path = tmp_path("stdout.txt");
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        dup2(open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600), 2);
+        dup2(open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600), 1);
+        const char *argv[64];
+        int n = 0;
+        argv[n++] = mqrun;
+        for (int i = 0; args[i] && n < 63; i++)
+            argv[n++] = args[i];
+        argv[n] = NULL;
+        execv(mqrun, (char *const *)argv);
+        _exit(127);
+    }
+    if (sigint_after_ms > 0) {
+        usleep((useconds_t)sigint_after_ms * 1000);
+        kill(pid, SIGINT);
+    }
+    int status = 0;
+    int waited_ms = 0;
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+        if (waited_ms > RUN_TIMEOUT_S * 1000) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            cr_assert_fail("mqrun did not finish within %d s", RUN_TIMEOUT_S);
+        }
+        usleep(10000);
+        waited_ms += 10;
+    }
+    r->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    read_file(err_path, r->err, sizeof r->err);
+    read_file(out_path, r->out, sizeof r->out);
+}
+
+static void run_mqrun(const char *const *args, int sigint_after_ms, run_result *r)
+{
+    run_mqrun_env(args, sigint_after_ms, r, MQS_TEST_MQRUN);
+}
+
+/* Nothing of this graph left in /dev/shm, and no worker of it alive. */
+static void assert_nothing_left(const char *graph)
+{
+    char prefix[128];
+    snprintf(prefix, sizeof prefix, "mqs.%u.%s.", (unsigned)getuid(), graph);
+    DIR *dir = opendir("/dev/shm");
+    cr_assert(dir);
+    struct dirent *e;
+    while ((e = readdir(dir)) != NULL)
+        cr_expect(strncmp(e->d_name, prefix, strlen(prefix)) != 0, "left in /dev/shm: %s", e->d_name);
+    closedir(dir);
+    dir = opendir("/proc");
+    while ((e = readdir(dir)) != NULL) {
+        char path[300], cmd[4096];
+        snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
+        int fd = open(path, O_RDONLY);
+        if (fd < 0)
+            continue;
+        ssize_t n = read(fd, cmd, sizeof cmd - 1);
+        close(fd);
+        if (n <= 0)
+            continue;
+        for (ssize_t i = 0; i < n; i++)
+            if (cmd[i] == '\0')
+                cmd[i] = ' ';
+        cmd[n] = '\0';
+        cr_expect(!(strstr(cmd, "mqs-worker") && strstr(cmd, prefix + 3)), "worker still running: %s", cmd);
+    }
+    closedir(dir);
+}
+
+/* The last JSON line of `path` whose "block" is `block`. */
+static json_t *report_of(const char *path, const char *block)
+{
+    FILE *f = fopen(path, "r");
+    cr_assert(f, "no report file %s", path);
+    char line[4096];
+    json_t *found = NULL;
+    while (fgets(line, sizeof line, f)) {
+        json_t *o = json_loads(line, 0, NULL);
+        if (o && json_is_string(json_object_get(o, "block")) &&
+            strcmp(json_string_value(json_object_get(o, "block")), block) == 0) {
+            json_decref(found);
+            found = o;
+        } else {
+            json_decref(o);
+        }
+    }
+    fclose(f);
+    cr_assert(found, "no report of block %s in %s", block, path);
+    return found;
+}
+
+static long long field(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    cr_assert(json_is_integer(v), "report has no integer %s", key);
+    return (long long)json_integer_value(v);
+}
+
+/* The final stats line's connection into `to` (e.g. "stats.in"). */
+static json_t *final_connection(const char *stats_path, const char *to)
+{
+    FILE *f = fopen(stats_path, "r");
+    cr_assert(f, "no stats file %s", stats_path);
+    char line[65536];
+    json_t *last = NULL;
+    while (fgets(line, sizeof line, f)) {
+        json_decref(last);
+        last = json_loads(line, 0, NULL);
+    }
+    fclose(f);
+    cr_assert(last && json_is_true(json_object_get(last, "final")), "no final stats line");
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(last, "connections"), i, c)
+    {
+        if (strcmp(json_string_value(json_object_get(c, "to")), to) == 0) {
+            json_incref(c);
+            json_decref(last);
+            return c;
+        }
+    }
+    cr_assert_fail("no connection into %s", to);
+    return NULL;
+}
+
+static void check_clean_sink(const char *report, const char *block, long long frames)
+{
+    json_t *r = report_of(report, block);
+    cr_expect_eq(field(r, "frames"), frames, "%s frames", block);
+    cr_expect_eq(field(r, "gaps"), 0, "%s gaps", block);
+    cr_expect_eq(field(r, "corrupt"), 0, "%s corrupt", block);
+    json_decref(r);
+}
+
+TestSuite(e2e, .init = make_workdir, .fini = remove_workdir, .timeout = 300);
+
+Test(e2e, hello_runs_to_end_of_stream)
+{
+    char set_report[400];
+    snprintf(set_report, sizeof set_report, "check.report=%s", tmp_path("report.json"));
+    const char *args[] = {"-q", "--set", set_report, source_path("graphs/hello.yaml"), NULL};
+    run_result r;
+    run_mqrun(args, 0, &r);
+    cr_assert_eq(r.status, 0, "mqrun failed (%d):\n%s", r.status, r.err);
+    check_clean_sink(tmp_path("report.json"), "check", 300);
+    assert_nothing_left("hello");
+}
+
+Test(e2e, fan_out_every_sink_gets_every_frame)
+{
+    char sets[3][400];
+    const char *names[] = {"check_a", "check_b", "check_c"};
+    const char *args[16] = {"-q"};
+    int n = 1;
+    for (int i = 0; i < 3; i++) {
+        snprintf(sets[i], sizeof sets[i], "%s.report=%s", names[i], tmp_path("report.json"));
+        args[n++] = "--set";
+        args[n++] = sets[i];
+    }
+    args[n++] = source_path("tests/graphs/e2e/fanout.yaml");
+    run_result r;
+    run_mqrun(args, 0, &r);
+    cr_assert_eq(r.status, 0, "mqrun failed (%d):\n%s", r.status, r.err);
+    for (int i = 0; i < 3; i++)
+        check_clean_sink(tmp_path("report.json"), names[i], 200);
+    assert_nothing_left("mqstest_fanout");
+}
+
+/* y4m: a 44-byte-or-so stream header, then per frame "FRAME\n" + the planes. */
+static long long y4m_frames(const char *path, long long frame_bytes)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert(f, "no y4m file %s", path);
+    char header[256];
+    cr_assert(fgets(header, sizeof header, f));
+    cr_expect(strncmp(header, "YUV4MPEG2 W1280 H720 ", 21) == 0, "y4m header: %s", header);
+    long long header_len = (long long)strlen(header);
+    fseek(f, 0, SEEK_END);
+    long long size = ftell(f);
+    fclose(f);
+    cr_assert_eq((size - header_len) % (6 + frame_bytes), 0, "y4m file size %lld is not whole frames", size);
+    return (size - header_len) / (6 + frame_bytes);
+}
+
+Test(e2e, video_pipeline_counts_are_exact)
+{
+    char rec[400], st[400];
+    snprintf(rec, sizeof rec, "recorder.file=%s", tmp_path("video.y4m"));
+    snprintf(st, sizeof st, "stats.report=%s", tmp_path("report.json"));
+    const char *args[] = {"-q", "--set", "camera.count=90", "--set", "camera.fps=0", "--set", rec, "--set", st,
+                          "--stats-json", tmp_path("stats.jsonl"), source_path("graphs/video_pipeline.yaml"), NULL};
+    run_result r;
+    run_mqrun(args, 0, &r);
+    cr_assert_eq(r.status, 0, "mqrun failed (%d):\n%s", r.status, r.err);
+    cr_expect_eq(y4m_frames(tmp_path("video.y4m"), 1280 * 720), 90);
+    /* The stats sink's input may drop (drop_oldest): what arrived plus what
+     * was dropped is everything, and the sink saw exactly what arrived. */
+    json_t *c = final_connection(tmp_path("stats.jsonl"), "stats.in");
+    long long popped = field(c, "popped"), dropped = field(c, "dropped");
+    cr_expect_eq(popped + dropped, 90);
+    json_t *rep = report_of(tmp_path("report.json"), "stats");
+    cr_expect_eq(field(rep, "frames"), popped);
+    json_decref(rep);
+    json_decref(c);
+    c = final_connection(tmp_path("stats.jsonl"), "recorder.in");
+    cr_expect_eq(field(c, "popped"), 90);
+    cr_expect_eq(field(c, "dropped"), 0);
+    json_decref(c);
+    assert_nothing_left("video_pipeline");
+}
+
+Test(e2e, sensor_graph_counts_are_exact)
+{
+    char sets[3][400];
+    const char *blocks[] = {"imu_stats", "gps_stats", "odom_stats"};
+    for (int i = 0; i < 3; i++)
+        snprintf(sets[i], sizeof sets[i], "%s.report=%s", blocks[i], tmp_path("report.json"));
+    const char *args[] = {"-q", "--set", "imu.count=100", "--set", "imu.rate=2000", "--set", "gps.count=7",
+                          "--set", "gps.rate=100", "--set", "odom.count=33", "--set", "odom.rate=1000", "--set",
+                          sets[0], "--set", sets[1], "--set", sets[2], source_path("graphs/sensors.yaml"), NULL};
+    run_result r;
+    run_mqrun(args, 0, &r);
+    cr_assert_eq(r.status, 0, "mqrun failed (%d):\n%s", r.status, r.err);
+    const long long expect[] = {100, 7, 33};
+    for (int i = 0; i < 3; i++) {
+        json_t *rep = report_of(tmp_path("report.json"), blocks[i]);
+        cr_expect_eq(field(rep, "frames"), expect[i], "%s", blocks[i]);
+        json_decref(rep);
+    }
+    assert_nothing_left("sensors");
+}
+
+Test(e2e, sigint_stops_cleanly)
+{
+    char st[400];
+    snprintf(st, sizeof st, "check.report=%s", tmp_path("report.json"));
+    const char *args[] = {"-q", "--set", st, source_path("tests/graphs/e2e/endless.yaml"), NULL};
+    run_result r;
+    run_mqrun(args, 1500, &r);
+    cr_assert_eq(r.status, 0, "mqrun after SIGINT (%d):\n%s", r.status, r.err);
+    /* Sources stop first and the rest drains: the sink saw an unbroken run. */
+    json_t *rep = report_of(tmp_path("report.json"), "check");
+    cr_expect_gt(field(rep, "frames"), 10);
+    cr_expect_eq(field(rep, "gaps"), 0);
+    cr_expect_eq(field(rep, "corrupt"), 0);
+    json_decref(rep);
+    assert_nothing_left("mqstest_endless");
+}
+
+Test(e2e, duration_ends_the_run)
+{
+    const char *args[] = {"-q", "--duration", "700ms", source_path("tests/graphs/e2e/endless.yaml"), NULL};
+    run_result r;
+    int64_t t0 = mqs_now_ns();
+    run_mqrun(args, 0, &r);
+    int64_t took = mqs_now_ns() - t0;
+    cr_assert_eq(r.status, 0, "mqrun failed (%d):\n%s", r.status, r.err);
+    cr_expect(took >= 700 * 1000000LL && took < 20 * 1000000000LL, "took %lld ns", (long long)took);
+    assert_nothing_left("mqstest_endless");
+}
+
+Test(e2e, bad_param_is_a_clear_error_and_starts_nothing)
+{
+    const char *args[] = {"--set", "camera.fps=fast", source_path("graphs/hello.yaml"), NULL};
+    run_result r;
+    run_mqrun(args, 0, &r);
+    cr_assert_eq(r.status, 2, "status %d:\n%s", r.status, r.err);
+    cr_expect(strstr(r.err, "camera.fps=fast") && strstr(r.err, "fps"), "message: %s", r.err);
+    assert_nothing_left("hello");
+}
+
+Test(e2e, validate_prints_the_resolved_graph_and_starts_nothing)
+{
+    const char *args[] = {"--validate", "--set", "scale.width=640", source_path("graphs/video_pipeline.yaml"), NULL};
+    run_result r;
+    run_mqrun(args, 0, &r);
+    cr_assert_eq(r.status, 0, "status %d:\n%s", r.status, r.err);
+    cr_expect(strstr(r.out, "graph video_pipeline ("), "%s", r.out);
+    /* Negotiated caps flow downstream: 1080p rgb24 -> gray8 -> the --set size. */
+    cr_expect(strstr(r.out, "output out: video rgb24 1920x1080 @ 30/s, pool 8 x 6220800 B"), "%s", r.out);
+    cr_expect(strstr(r.out, "output out: video gray8 640x720 @ 30/s, pool 8 x 460800 B"), "%s", r.out);
+    cr_expect(strstr(r.out, "input in <- scale.out (depth 4, drop_oldest)"), "%s", r.out);
+    assert_nothing_left("video_pipeline");
+}
