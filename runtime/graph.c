@@ -311,10 +311,13 @@ static int resolve(mqs_graph *g, const char *const *sets, size_t set_count, char
         rc = check_sync(g, &g->blocks[i], err, errlen);
     if (rc == 0)
         rc = sort_blocks(g, err, errlen);
-    for (uint32_t i = 0; rc == 0 && i < g->block_count; i++)
-        rc = negotiate(g, &g->blocks[g->order[i]], err, errlen);
-    for (uint32_t i = 0; rc == 0 && i < g->block_count; i++)
-        rc = check_compatible(g, &g->blocks[i], err, errlen);
+    /* Producers first: a block's input caps are known before it negotiates,
+     * and the runtime's own port check speaks before the block does. */
+    for (uint32_t i = 0; rc == 0 && i < g->block_count; i++) {
+        rc = check_compatible(g, &g->blocks[g->order[i]], err, errlen);
+        if (rc == 0)
+            rc = negotiate(g, &g->blocks[g->order[i]], err, errlen);
+    }
     return rc;
 }
 

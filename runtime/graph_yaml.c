@@ -368,6 +368,12 @@ static int on_top(reader *r, void *ctx, const char *key, yaml_node_t *k, yaml_no
     (void)ctx;
     mqs_graph *g = r->g;
     const char *text;
+    static const char *const known[] = {"name", "wait", "clock", "blocks"};
+    bool is_known = false;
+    for (size_t i = 0; i < 4; i++)
+        is_known = is_known || strcmp(key, known[i]) == 0;
+    if (!is_known)
+        return FAIL(r, k, "unknown top-level key '%s' (hint: name, wait, clock, blocks)", key);
     if (strcmp(key, "blocks") == 0) {
         if (v->type == YAML_MAPPING_NODE && v->data.mapping.pairs.start == v->data.mapping.pairs.top)
             return FAIL(r, v, "`blocks` is empty (hint: a graph needs at least one block)");
@@ -390,9 +396,7 @@ static int on_top(reader *r, void *ctx, const char *key, yaml_node_t *k, yaml_no
                 return g->wait = (mqs_wait_mode)i, 0;
         return FAIL(r, v, "unknown wait mode '%s' (hint: spin, hybrid or sleep)", text);
     }
-    if (strcmp(key, "clock") == 0)
-        return strcmp(text, "monotonic") == 0 ? 0 : FAIL(r, v, "unknown clock '%s' (hint: monotonic)", text);
-    return FAIL(r, k, "unknown top-level key '%s' (hint: name, wait, clock, blocks)", key);
+    return strcmp(text, "monotonic") == 0 ? 0 : FAIL(r, v, "unknown clock '%s' (hint: monotonic)", text);
 }
 
 static int load_document(reader *r, FILE *f)
@@ -428,10 +432,8 @@ int mqs_graph_parse_yaml(mqs_graph *g, char *err, size_t errlen)
         rc = mqs_graph_error(g, (mqs_loc){1, 1}, err, errlen, "the graph file is empty");
     else if (root->type != YAML_MAPPING_NODE)
         rc = FAIL(&r, root, "the top level must be a mapping with `name` and `blocks`");
-    else if (!lookup(&r, root, "blocks"))
+    else if ((rc = each_pair(&r, root, "the top level", NULL, on_top)) == 0 && !lookup(&r, root, "blocks"))
         rc = FAIL(&r, root, "no `blocks` (hint: a graph lists its blocks under `blocks:`)");
-    else
-        rc = each_pair(&r, root, "the top level", NULL, on_top);
     yaml_document_delete(&r.doc);
     return rc;
 }

@@ -66,7 +66,8 @@ int mqs_registry_open_file(const char *path, const char *type, mqs_plugin *out, 
 {
     memset(out, 0, sizeof *out);
     if (access(path, R_OK) != 0) {
-        snprintf(err, errlen, "block plugin %s: %s", path, strerror(errno));
+        snprintf(err, errlen, "block plugin %s: %s (hint: `path:` is relative to the graph file's directory)", path,
+                 strerror(errno));
         return -ENOENT;
     }
     void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
@@ -143,7 +144,7 @@ int mqs_registry_find(const char *type, const char *explicit_path, const char *b
 {
     char path[PATH_MAX];
     if (explicit_path) {
-        if (explicit_path[0] == '/' || !base_dir)
+        if (explicit_path[0] == '/' || !base_dir || strcmp(base_dir, ".") == 0)
             snprintf(path, sizeof path, "%s", explicit_path);
         else
             snprintf(path, sizeof path, "%s/%s", base_dir, explicit_path);
