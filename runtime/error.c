@@ -30,6 +30,10 @@ const char *mqs_last_error(void)
 
 const char *mqs_strerror(int err)
 {
+    if (err > 0)
+        return "not an error code";
+    if (err < -4095) /* beyond any errno; also keeps -INT_MIN from overflowing */
+        return "unknown error";
     switch (-err) {
     case 0: return "success";
     case ESTALE: return "stale buffer ID (the buffer was already released)";
@@ -40,7 +44,5 @@ const char *mqs_strerror(int err)
     case ECANCELED: return "stop requested";
     default: break;
     }
-    if (err >= 0)
-        return "not an error code";
     return strerror(-err);
 }

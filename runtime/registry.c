@@ -142,7 +142,7 @@ static int not_found(const char *type, char *err, size_t errlen)
 int mqs_registry_find(const char *type, const char *explicit_path, const char *base_dir, mqs_plugin *out, char *err,
                       size_t errlen)
 {
-    char path[PATH_MAX];
+    char path[PATH_MAX + 128]; /* a search directory plus mqs_block_<type>.so */
     if (explicit_path) {
         if (explicit_path[0] == '/' || !base_dir || strcmp(base_dir, ".") == 0)
             snprintf(path, sizeof path, "%s", explicit_path);
