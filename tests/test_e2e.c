@@ -68,8 +68,7 @@ static void read_file(const char *path, char *out, size_t size)
     fclose(f);
 }
 
-/* Run `mqrun args...`; if sigint_after_ms > 0, send SIGINT after that long. */
-static void run_mqrun_env(const char *const *args, int sigint_after_ms, run_result *r, const char *mqrun)
+static pid_t start_mqrun(const char *const *args, const char *mqrun)
 {
     const char *err_path = tmp_path("stderr.txt"), *out_path = tmp_path("stdout.txt");
     pid_t pid = fork();
@@ -86,10 +85,11 @@ static void run_mqrun_env(const char *const *args, int sigint_after_ms, run_resu
         execv(mqrun, (char *const *)argv);
         _exit(127);
     }
-    if (sigint_after_ms > 0) {
-        usleep((useconds_t)sigint_after_ms * 1000);
-        kill(pid, SIGINT);
-    }
+    return pid;
+}
+
+static void finish_mqrun(pid_t pid, run_result *r)
+{
     int status = 0;
     int waited_ms = 0;
     while (waitpid(pid, &status, WNOHANG) == 0) {
@@ -102,8 +102,19 @@ static void run_mqrun_env(const char *const *args, int sigint_after_ms, run_resu
         waited_ms += 10;
     }
     r->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    read_file(err_path, r->err, sizeof r->err);
-    read_file(out_path, r->out, sizeof r->out);
+    read_file(tmp_path("stderr.txt"), r->err, sizeof r->err);
+    read_file(tmp_path("stdout.txt"), r->out, sizeof r->out);
+}
+
+/* Run `mqrun args...`; if sigint_after_ms > 0, send SIGINT after that long. */
+static void run_mqrun_env(const char *const *args, int sigint_after_ms, run_result *r, const char *mqrun)
+{
+    pid_t pid = start_mqrun(args, mqrun);
+    if (sigint_after_ms > 0) {
+        usleep((useconds_t)sigint_after_ms * 1000);
+        kill(pid, SIGINT);
+    }
+    finish_mqrun(pid, r);
 }
 
 static void run_mqrun(const char *const *args, int sigint_after_ms, run_result *r)
@@ -142,6 +153,34 @@ static void assert_nothing_left(const char *graph)
     closedir(dir);
 }
 
+/* The pid of the worker running block `instance` of graph `graph`, or -1. */
+static pid_t worker_pid(const char *graph, const char *instance)
+{
+    char want_graph[128], want_instance[128];
+    snprintf(want_graph, sizeof want_graph, ".%s.", graph);
+    snprintf(want_instance, sizeof want_instance, " --instance %s ", instance);
+    DIR *dir = opendir("/proc");
+    struct dirent *e;
+    pid_t found = -1;
+    while (found < 0 && (e = readdir(dir)) != NULL) {
+        char path[300], cmd[4096];
+        snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
+        int fd = open(path, O_RDONLY);
+        if (fd < 0)
+            continue;
+        ssize_t n = read(fd, cmd, sizeof cmd - 1);
+        close(fd);
+        for (ssize_t i = 0; i < n; i++)
+            if (cmd[i] == '\0')
+                cmd[i] = ' ';
+        cmd[n > 0 ? n : 0] = '\0';
+        if (strstr(cmd, "mqs-worker") && strstr(cmd, want_graph) && strstr(cmd, want_instance))
+            found = (pid_t)atoi(e->d_name);
+    }
+    closedir(dir);
+    return found;
+}
+
 /* The last JSON line of `path` whose "block" is `block`. */
 static json_t *report_of(const char *path, const char *block)
 {
@@ -171,8 +210,7 @@ static long long field(json_t *o, const char *key)
     return (long long)json_integer_value(v);
 }
 
-/* The final stats line's connection into `to` (e.g. "stats.in"). */
-static json_t *final_connection(const char *stats_path, const char *to)
+static json_t *final_stats(const char *stats_path)
 {
     FILE *f = fopen(stats_path, "r");
     cr_assert(f, "no stats file %s", stats_path);
@@ -184,18 +222,31 @@ static json_t *final_connection(const char *stats_path, const char *to)
     }
     fclose(f);
     cr_assert(last && json_is_true(json_object_get(last, "final")), "no final stats line");
+    return last;
+}
+
+/* The element of array `section` of the final stats whose `key` is `value`. */
+static json_t *final_entry(const char *stats_path, const char *section, const char *key, const char *value)
+{
+    json_t *last = final_stats(stats_path);
     size_t i;
     json_t *c;
-    json_array_foreach(json_object_get(last, "connections"), i, c)
+    json_array_foreach(json_object_get(last, section), i, c)
     {
-        if (strcmp(json_string_value(json_object_get(c, "to")), to) == 0) {
+        if (strcmp(json_string_value(json_object_get(c, key)), value) == 0) {
             json_incref(c);
             json_decref(last);
             return c;
         }
     }
-    cr_assert_fail("no connection into %s", to);
+    cr_assert_fail("no %s with %s %s", section, key, value);
     return NULL;
+}
+
+/* The final stats line's connection into `to` (e.g. "stats.in"). */
+static json_t *final_connection(const char *stats_path, const char *to)
+{
+    return final_entry(stats_path, "connections", "to", to);
 }
 
 static void check_clean_sink(const char *report, const char *block, long long frames)
@@ -356,4 +407,32 @@ Test(e2e, validate_prints_the_resolved_graph_and_starts_nothing)
     cr_expect(strstr(r.out, "output out: video gray8 640x720 @ 30/s, pool 8 x 460800 B"), "%s", r.out);
     cr_expect(strstr(r.out, "input in <- scale.out (depth 4, drop_oldest)"), "%s", r.out);
     assert_nothing_left("video_pipeline");
+}
+
+Test(e2e, a_killed_block_is_reclaimed_and_restarted)
+{
+    const char *args[] = {"-q", "--stats-json", tmp_path("stats.jsonl"), source_path("tests/graphs/e2e/restart.yaml"),
+                          NULL};
+    pid_t mqrun = start_mqrun(args, MQS_TEST_MQRUN);
+    usleep(1000 * 1000);
+    pid_t victim = worker_pid("mqstest_restart", "check");
+    cr_assert_gt(victim, 0, "no worker for block check");
+    cr_assert_eq(kill(victim, SIGKILL), 0);
+    usleep(1500 * 1000); /* the restart backoff is 100 ms */
+    pid_t again = worker_pid("mqstest_restart", "check");
+    cr_expect(again > 0 && again != victim, "check was not restarted (%d, was %d)", again, victim);
+    kill(mqrun, SIGINT);
+    run_result r;
+    finish_mqrun(mqrun, &r);
+    cr_expect_eq(r.status, 1, "a failed block makes the run unclean: status %d\n%s", r.status, r.err);
+    json_t *b = final_entry(tmp_path("stats.jsonl"), "blocks", "name", "check");
+    cr_expect_eq(field(b, "restarts"), 1);
+    json_decref(b);
+    /* Whatever the killed sink held was given back: every pool is free. */
+    json_t *all = final_stats(tmp_path("stats.jsonl"));
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(all, "pools"), i, p) cr_expect_eq(field(p, "in_use"), 0);
+    json_decref(all);
+    assert_nothing_left("mqstest_restart");
 }
