@@ -21,6 +21,7 @@
 
 #include <mqs/mqs.h>
 
+#include "bench_io.h"
 #include "bench_pipeline.h"
 
 #define SLOTS 32
@@ -177,21 +178,6 @@ static int measure_mqs(uint64_t size, uint64_t frames, double *fps)
 
 /* ---- copying chains (pipe, Unix socket) ---- */
 
-static int full_io(int fd, void *buf, uint64_t n, bool writing)
-{
-    uint8_t *p = buf;
-    while (n > 0) {
-        ssize_t r = writing ? write(fd, p, n) : read(fd, p, n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        p += r;
-        n -= (uint64_t)r;
-    }
-    return 0;
-}
-
 /* Stage of a copying chain: in < 0 means source, out < 0 means sink. */
 static void copy_stage(int in, int out, uint64_t size, uint64_t frames)
 {
@@ -200,7 +186,7 @@ static void copy_stage(int in, int out, uint64_t size, uint64_t frames)
         _exit(20);
     memset(frame, 0xab, size);
     for (uint64_t i = 0; i < frames; i++) {
-        if (in >= 0 && full_io(in, frame, size, false) != 0)
+        if (in >= 0 && bench_full_io(in, frame, size, false) != 0)
             _exit(21);
         if (in < 0)
             memcpy(frame, &i, sizeof i);
@@ -208,7 +194,7 @@ static void copy_stage(int in, int out, uint64_t size, uint64_t frames)
             _exit(22);
         if (out < 0)
             sink_mark(i, frames);
-        if (out >= 0 && full_io(out, frame, size, true) != 0)
+        if (out >= 0 && bench_full_io(out, frame, size, true) != 0)
             _exit(23);
     }
     _exit(0);

@@ -19,6 +19,7 @@
 #include <mqs/mqs.h>
 
 #include "bare_ring.h"
+#include "bench_io.h"
 #include "bench_queue.h"
 #include "bench_stats.h"
 
@@ -122,21 +123,6 @@ static int link_enter(channel *l, int side)
 
 /* ---- moving one value ---- */
 
-static int full_io(int fd, void *buf, size_t n, bool writing)
-{
-    uint8_t *p = buf;
-    while (n > 0) {
-        ssize_t r = writing ? write(fd, p, n) : read(fd, p, n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -EIO;
-        p += r;
-        n -= (size_t)r;
-    }
-    return 0;
-}
-
 static int fd_for(const channel *l, bool sending)
 {
     if (l->kind == KIND_SOCKET)
@@ -153,7 +139,7 @@ static int link_send(channel *l, uint64_t v)
     switch (l->kind) {
     case KIND_MQS: return mqs_queue_push(l->domain, (uint32_t)l->side == 0 ? 0 : 1, v, IO_TIMEOUT_NS);
     case KIND_BARE: bare_ring_push(l->side == 0 ? l->ab : l->ba, v); return 0;
-    default: memcpy(msg, &v, sizeof v); return full_io(fd_for(l, true), msg, sizeof msg, true);
+    default: memcpy(msg, &v, sizeof v); return bench_full_io(fd_for(l, true), msg, sizeof msg, true) ? -EIO : 0;
     }
 }
 
@@ -164,9 +150,9 @@ static int link_recv(channel *l, uint64_t *v)
     case KIND_MQS: return mqs_queue_pop(l->domain, l->side == 0 ? 1 : 0, v, IO_TIMEOUT_NS);
     case KIND_BARE: *v = bare_ring_pop(l->side == 0 ? l->ba : l->ab); return 0;
     default: {
-        int rc = full_io(fd_for(l, false), msg, sizeof msg, false);
+        int rc = bench_full_io(fd_for(l, false), msg, sizeof msg, false);
         memcpy(v, msg, sizeof *v);
-        return rc;
+        return rc ? -EIO : 0;
     }
     }
 }

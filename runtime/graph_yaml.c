@@ -133,15 +133,24 @@ static int parse_from(reader *r, yaml_node_t *v, mqs_graph_input *in)
     return 0;
 }
 
+/* A value that must be one of `names`; its index goes to *out. */
+static int parse_choice(reader *r, yaml_node_t *v, const char *what, const char *const *names, int count,
+                        const char *hint, int *out)
+{
+    const char *text;
+    int rc = need_scalar(r, v, what, &text);
+    for (int i = 0; rc == 0 && i < count; i++)
+        if (strcmp(text, names[i]) == 0)
+            return *out = i, 0;
+    return rc ? rc : FAIL(r, v, "unknown %s '%s' (hint: %s)", what, text, hint);
+}
+
 static int parse_policy(reader *r, yaml_node_t *v, mqs_queue_policy *out)
 {
     static const char *const names[] = {"block", "drop_oldest", "drop_newest"};
-    const char *text;
-    int rc = need_scalar(r, v, "`policy`", &text);
-    for (int i = 0; rc == 0 && i < 3; i++)
-        if (strcmp(text, names[i]) == 0)
-            return *out = (mqs_queue_policy)i, 0;
-    return rc ? rc : FAIL(r, v, "unknown policy '%s' (hint: block, drop_oldest or drop_newest)", text);
+    int i = 0, rc = parse_choice(r, v, "policy", names, 3, "block, drop_oldest or drop_newest", &i);
+    *out = (mqs_queue_policy)i;
+    return rc;
 }
 
 static int on_input_field(reader *r, void *ctx, const char *key, yaml_node_t *k, yaml_node_t *v)
@@ -236,13 +245,9 @@ static int on_output(reader *r, void *ctx, const char *key, yaml_node_t *k, yaml
 static int parse_sync_policy(reader *r, yaml_node_t *v, mqs_sync_policy *out)
 {
     static const char *const names[] = {"none", "exact", "approximate", "reference", "latest"};
-    const char *text;
-    int rc = need_scalar(r, v, "`policy`", &text);
-    for (int i = 0; rc == 0 && i < 5; i++)
-        if (strcmp(text, names[i]) == 0)
-            return *out = (mqs_sync_policy)i, 0;
-    return rc ? rc
-              : FAIL(r, v, "unknown sync policy '%s' (hint: none, exact, approximate, reference or latest)", text);
+    int i = 0, rc = parse_choice(r, v, "sync policy", names, 5, "none, exact, approximate, reference or latest", &i);
+    *out = (mqs_sync_policy)i;
+    return rc;
 }
 
 static int on_sync_field(reader *r, void *ctx, const char *key, yaml_node_t *k, yaml_node_t *v)
@@ -280,12 +285,9 @@ static int on_sync_field(reader *r, void *ctx, const char *key, yaml_node_t *k, 
 static int parse_restart(reader *r, yaml_node_t *v, mqs_restart_policy *out)
 {
     static const char *const names[] = {"never", "on-failure", "always"};
-    const char *text;
-    int rc = need_scalar(r, v, "`restart`", &text);
-    for (int i = 0; rc == 0 && i < 3; i++)
-        if (strcmp(text, names[i]) == 0)
-            return *out = (mqs_restart_policy)i, 0;
-    return rc ? rc : FAIL(r, v, "unknown restart policy '%s' (hint: never, on-failure or always)", text);
+    int i = 0, rc = parse_choice(r, v, "restart policy", names, 3, "never, on-failure or always", &i);
+    *out = (mqs_restart_policy)i;
+    return rc;
 }
 
 static yaml_node_t *lookup(reader *r, yaml_node_t *map, const char *key)
@@ -391,10 +393,10 @@ static int on_top(reader *r, void *ctx, const char *key, yaml_node_t *k, yaml_no
     }
     if (strcmp(key, "wait") == 0) {
         static const char *const modes[] = {"hybrid", "spin", "sleep"};
-        for (int i = 0; i < 3; i++)
-            if (strcmp(text, modes[i]) == 0)
-                return g->wait = (mqs_wait_mode)i, 0;
-        return FAIL(r, v, "unknown wait mode '%s' (hint: spin, hybrid or sleep)", text);
+        int i = 0;
+        rc = parse_choice(r, v, "wait mode", modes, 3, "spin, hybrid or sleep", &i);
+        g->wait = (mqs_wait_mode)i;
+        return rc;
     }
     return strcmp(text, "monotonic") == 0 ? 0 : FAIL(r, v, "unknown clock '%s' (hint: monotonic)", text);
 }

@@ -122,6 +122,23 @@ static void run_mqrun(const char *const *args, int sigint_after_ms, run_result *
     run_mqrun_env(args, sigint_after_ms, r, MQS_TEST_MQRUN);
 }
 
+/* /proc/<pid>/cmdline with spaces between the arguments and one at the end
+ * ("" if unreadable), so " --instance NAME " matches a whole argument. */
+static void read_cmdline(const char *pid, char *out, size_t size)
+{
+    char path[300];
+    snprintf(path, sizeof path, "/proc/%s/cmdline", pid);
+    int fd = open(path, O_RDONLY);
+    ssize_t n = fd < 0 ? 0 : read(fd, out, size - 1);
+    if (fd >= 0)
+        close(fd);
+    n = n > 0 ? n : 0;
+    for (ssize_t i = 0; i < n; i++)
+        if (out[i] == '\0')
+            out[i] = ' ';
+    out[n] = '\0';
+}
+
 /* Nothing of this graph left in /dev/shm, and no worker of it alive. */
 static void assert_nothing_left(const char *graph)
 {
@@ -135,19 +152,8 @@ static void assert_nothing_left(const char *graph)
     closedir(dir);
     dir = opendir("/proc");
     while ((e = readdir(dir)) != NULL) {
-        char path[300], cmd[4096];
-        snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
-        int fd = open(path, O_RDONLY);
-        if (fd < 0)
-            continue;
-        ssize_t n = read(fd, cmd, sizeof cmd - 1);
-        close(fd);
-        if (n <= 0)
-            continue;
-        for (ssize_t i = 0; i < n; i++)
-            if (cmd[i] == '\0')
-                cmd[i] = ' ';
-        cmd[n] = '\0';
+        char cmd[4096];
+        read_cmdline(e->d_name, cmd, sizeof cmd);
         cr_expect(!(strstr(cmd, "mqs-worker") && strstr(cmd, prefix + 3)), "worker still running: %s", cmd);
     }
     closedir(dir);
@@ -163,17 +169,8 @@ static pid_t worker_pid(const char *graph, const char *instance)
     struct dirent *e;
     pid_t found = -1;
     while (found < 0 && (e = readdir(dir)) != NULL) {
-        char path[300], cmd[4096];
-        snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
-        int fd = open(path, O_RDONLY);
-        if (fd < 0)
-            continue;
-        ssize_t n = read(fd, cmd, sizeof cmd - 1);
-        close(fd);
-        for (ssize_t i = 0; i < n; i++)
-            if (cmd[i] == '\0')
-                cmd[i] = ' ';
-        cmd[n > 0 ? n : 0] = '\0';
+        char cmd[4096];
+        read_cmdline(e->d_name, cmd, sizeof cmd);
         if (strstr(cmd, "mqs-worker") && strstr(cmd, want_graph) && strstr(cmd, want_instance))
             found = (pid_t)atoi(e->d_name);
     }

@@ -1,0 +1,21 @@
+/* Blocking I/O helpers for the copying baselines. */
+#include <errno.h>
+#include <stdint.h>
+#include <unistd.h>
+
+#include "bench_io.h"
+
+int bench_full_io(int fd, void *buf, size_t n, bool writing)
+{
+    uint8_t *p = buf;
+    while (n > 0) {
+        ssize_t r = writing ? write(fd, p, n) : read(fd, p, n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        p += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
