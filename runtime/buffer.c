@@ -96,9 +96,8 @@ int mqs_buffer_ref(mqs_domain *d, mqs_buffer_id id)
         return not_held(d, id);
     /* Record first, count second: a crash between them leaks, never frees early. */
     journal_set(d, MQS_OP_REF, id, held);
-    mqsi_held_add(d, id); /* the entry exists: cannot fail */
-    int rc = mqsi_slot_add_refs(d, id, 1);
-    if (rc)
+    int rc = mqsi_held_add(d, id);
+    if (rc == 0 && (rc = mqsi_slot_add_refs(d, id, 1)) != 0)
         mqsi_held_remove(d, id);
     atomic_store_explicit(&d->self->journal.op, MQS_OP_NONE, memory_order_relaxed);
     return rc;

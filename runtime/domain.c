@@ -345,6 +345,8 @@ static void claim_slot(mqs_domain *d)
     atomic_store_explicit(&p->heartbeat_ns, (uint64_t)mqs_now_ns(), memory_order_relaxed);
 }
 
+/* Unlink the control object and the first `pools` payload objects: on a
+ * failed create only the ones it made, never another run's. */
 static void unlink_all(const char *prefix, uint32_t pools)
 {
     char name[MQS_DOMAIN_NAME_MAX + 16];
@@ -393,10 +395,12 @@ int mqs_domain_create(const mqs_domain_config *config, mqs_domain **out)
     fill_pools(d, config, &l);
     fill_ports(d, config, &l);
     rc = alloc_payload_table(d, config->pool_count);
-    for (uint32_t i = 0; rc == 0 && i < config->pool_count; i++)
-        rc = create_payload(d, i);
+    uint32_t made = 0; /* payload objects this call created */
+    while (rc == 0 && made < config->pool_count)
+        if ((rc = create_payload(d, made)) == 0)
+            made++;
     if (rc) {
-        unlink_all(d->name, config->pool_count);
+        unlink_all(d->name, made);
         unmap_payloads(d);
         mqsi_shm_unmap(d->ctl, d->ctl_size);
         free(d);

@@ -42,6 +42,9 @@ static void bump_total(mqs_domain *d, int delta)
 
 int mqsi_held_add(mqs_domain *d, mqs_buffer_id id)
 {
+    /* The capacity counts references, not distinct buffers. */
+    if (atomic_load_explicit(&d->self->held_total, memory_order_relaxed) >= d->ctl->held_capacity)
+        return -ENOSPC;
     mqs_held_entry *t = d->held;
     uint32_t i = slot_hash(id, d->held_mask);
     for (uint32_t probes = 0; probes <= d->held_mask; probes++, i = (i + 1) & d->held_mask) {
@@ -53,8 +56,6 @@ int mqsi_held_add(mqs_domain *d, mqs_buffer_id id)
             return 0;
         }
         if (e == MQS_BUFFER_ID_NONE) {
-            if (atomic_load_explicit(&d->self->held_total, memory_order_relaxed) >= d->ctl->held_capacity)
-                return -ENOSPC;
             atomic_store_explicit(&t[i].count, 1, memory_order_relaxed);
             atomic_store_explicit(&t[i].id, id, memory_order_relaxed);
             bump_total(d, 1);

@@ -19,7 +19,7 @@
 #define MQS_CACHE_LINE 64
 /* "MQSSHM1" as little-endian bytes, so it reads so in a hex dump. */
 #define MQS_SEGMENT_MAGIC UINT64_C(0x00314d485353514d)
-#define MQS_LAYOUT_VERSION 1u
+#define MQS_LAYOUT_VERSION 2u
 
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free to share them between processes");
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free to share them between processes");

@@ -93,16 +93,16 @@ int mqs_output_send(mqs_domain *d, uint32_t output, mqs_buffer_id id, int64_t ti
     return failure ? failure : delivered;
 }
 
-static bool valid_entry(const mqs_domain *d, mqs_buffer_id id)
+/* Does a queue entry name a live buffer? Not counted here: under drop_oldest
+ * the producer may have taken and freed it meanwhile, which is no fault. */
+static bool live_entry(const mqs_domain *d, mqs_buffer_id id)
 {
-    mqs_slot_shared *rec = mqsi_slot_of(d, id);
-    if (!rec)
+    uint32_t pool = mqs_buffer_id_pool(id), slot = mqs_buffer_id_slot(id);
+    if (pool >= d->ctl->pool_count || slot >= d->pools[pool].slot_count)
         return false;
-    uint64_t st = atomic_load_explicit(&rec->state, memory_order_relaxed);
-    if (MQS_STATE_GEN(st) == mqs_buffer_id_generation(id) && MQS_STATE_RC(st) != 0)
-        return true;
-    mqsi_count_rejected(d, id);
-    return false;
+    const mqs_slot_shared *rec = (const mqs_slot_shared *)((uint8_t *)d->ctl + d->pools[pool].slots_offset) + slot;
+    uint64_t st = atomic_load_explicit(&((mqs_slot_shared *)rec)->state, memory_order_relaxed);
+    return MQS_STATE_GEN(st) == mqs_buffer_id_generation(id) && MQS_STATE_RC(st) != 0;
 }
 
 /* Take the entry at the tail of q as a held reference: 0, -EAGAIN (empty or
@@ -114,8 +114,10 @@ static int take(mqs_domain *d, uint32_t queue, mqs_buffer_id *out)
     uint64_t pos, id;
     if (mqsi_ring_peek(d, q, &pos, &id) != 0)
         return -EAGAIN;
-    if (!valid_entry(d, id)) {
-        mqsi_ring_commit_pop(d, q, pos);
+    if (!live_entry(d, id)) {
+        /* Ours to discard only if we take it; then it really was corrupt. */
+        if (mqsi_ring_commit_pop(d, q, pos) == 0)
+            mqsi_count_rejected(d, id);
         return -EAGAIN;
     }
     mqs_journal *j = journal(d);

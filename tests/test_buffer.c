@@ -162,6 +162,22 @@ Test(buffer, held_table_holds_exactly_held_capacity_references)
     cr_assert(eq(u32, mqst_pool_stats(d, POOL).in_use, 8), "a refused alloc must not take a slot");
 }
 
+/* held_capacity counts references (mqs_held_count), and buffer.h lists
+ * -ENOSPC for mqs_buffer_ref: a ref beyond the capacity must be refused
+ * even when it names a buffer already held. */
+Test(buffer, ref_beyond_held_capacity_is_enospc)
+{
+    mqs_domain *d = make(64, 8);
+    mqs_buffer_id ids[8];
+    for (int i = 0; i < 8; i++)
+        ids[i] = alloc_ok(d, POOL);
+    cr_assert(eq(int, mqs_buffer_ref(d, ids[3]), -ENOSPC));
+    cr_assert(eq(u32, mqs_held_count(d), 8));
+    cr_assert(eq(int, mqs_buffer_unref(d, ids[0]), 0));
+    cr_assert(eq(int, mqs_buffer_ref(d, ids[3]), 0), "room for one more reference");
+    cr_assert(eq(u32, mqs_held_count(d), 8));
+}
+
 Test(buffer, full_held_table_gives_enospc_not_eagain)
 {
     mqs_domain *d = make(64, 8);

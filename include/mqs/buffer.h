@@ -30,7 +30,9 @@ extern "C" {
  * The metadata is zeroed except `port`. */
 int mqs_buffer_alloc(mqs_domain *d, uint32_t pool, mqs_buffer_id *out);
 
-/* Add a reference to a buffer the caller holds. 0, -ESTALE, -EINVAL, -ENOSPC. */
+/* Add a reference to a buffer the caller holds. 0, -ESTALE, -EINVAL,
+ * -EPERM (the caller holds no reference to it), -ENOSPC (held_capacity
+ * references held already: the capacity counts references, not buffers). */
 int mqs_buffer_ref(mqs_domain *d, mqs_buffer_id id);
 
 /* Drop one reference the caller holds; at zero the slot returns to its pool

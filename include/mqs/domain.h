@@ -76,8 +76,8 @@ typedef struct mqs_domain_config {
 
 /* Create a domain and attach to it as process slot 0.
  * Returns 0, or -EINVAL (bad config), -EEXIST (a domain of that name exists),
- * -ENOMEM/-ENOSPC (shared memory exhausted), -EACCES. Nothing is left behind
- * on failure. */
+ * -ENOMEM/-ENOSPC (shared memory exhausted), -EACCES, -ENAMETOOLONG. Nothing
+ * it made is left behind on failure. */
 int mqs_domain_create(const mqs_domain_config *config, mqs_domain **out);
 
 /* Attach to the domain named `name` (as returned by mqs_domain_name, e.g.
@@ -85,7 +85,8 @@ int mqs_domain_create(const mqs_domain_config *config, mqs_domain **out);
  * Returns 0, or -ENOENT (no such domain), -EPROTO (another layout version or
  * not a multiqueue-shm segment), -EBADMSG (truncated or corrupt segment),
  * -ERANGE (no such process slot), -EBUSY (slot held by a live process or not
- * yet reclaimed after its holder died). */
+ * yet reclaimed after its holder died), -EAGAIN (still being created: retry),
+ * -EINVAL (NULL arguments). */
 int mqs_domain_attach(const char *name, uint32_t process, mqs_domain **out);
 
 /* Unmap and free the handle; the process slot is marked as exited. Buffers
@@ -115,7 +116,8 @@ int mqs_domain_remove_stale(const char *graph);
 /* The caps stored with an output; NULL for a bad index. */
 const mqs_caps *mqs_output_caps(const mqs_domain *d, uint32_t output);
 
-/* Names of outputs, queues, processes and pools, as configured. */
+/* Names of outputs, queues, processes and pools, as configured; NULL for a
+ * bad index. The lookups below return UINT32_MAX for a bad index. */
 const char *mqs_output_name(const mqs_domain *d, uint32_t output);
 const char *mqs_queue_name(const mqs_domain *d, uint32_t queue);
 const char *mqs_process_name(const mqs_domain *d, uint32_t process);
@@ -156,8 +158,9 @@ int mqs_process_stats_get(const mqs_domain *d, uint32_t process, mqs_process_sta
 /* Release every buffer reference process slot `process` held and drain the
  * queues it consumes, then free the slot for a new process. For a process that
  * died (crash, SIGKILL); the caller must know it is dead (e.g. waitpid).
- * Returns the number of references released, or -ERANGE, -EBUSY (the slot's
- * pid is still alive), -EINVAL (it is the caller's own slot). */
+ * Returns how many references it released (held ones plus drained queue
+ * entries), or -ERANGE, -EBUSY (the slot's pid is still alive), -EINVAL (it
+ * is the caller's own slot). */
 int mqs_reclaim(mqs_domain *d, uint32_t process);
 
 #ifdef __cplusplus

@@ -44,13 +44,16 @@ int mqs_queue_receive(mqs_domain *d, uint32_t queue, mqs_buffer_id *out, int64_t
 
 /* Wait until one of `queues` (all consumed by the caller, at most 64) has an
  * entry or is closed. Returns the index into `queues` of such a queue,
- * -ETIMEDOUT, or -ECANCELED. Does not take the entry. */
+ * -ETIMEDOUT, -ECANCELED, -EINVAL (no queues, or more than 64), -ERANGE (no
+ * such queue), -EPERM (a queue the caller does not consume). Does not take
+ * the entry. */
 int mqs_wait_any(mqs_domain *d, const uint32_t *queues, uint32_t count, int64_t timeout_ns);
 
 /* Raw level: push/pop a 64-bit value. push: 0, -EAGAIN (full and timeout 0),
  * -ETIMEDOUT, -ECANCELED; drop policies apply (a dropped value returns 0 and
  * is counted). pop: 0, -EAGAIN (empty and timeout 0), -ETIMEDOUT, -EPIPE
- * (closed and empty), -ECANCELED. */
+ * (closed and empty), -ECANCELED. Both: -ERANGE (no such queue), -EPERM (not
+ * the queue's producer, respectively consumer). */
 int mqs_queue_push(mqs_domain *d, uint32_t queue, uint64_t value, int64_t timeout_ns);
 int mqs_queue_pop(mqs_domain *d, uint32_t queue, uint64_t *out, int64_t timeout_ns);
 
@@ -76,6 +79,7 @@ typedef struct mqs_queue_stats {
     uint64_t high_water; /* most entries ever queued at once */
 } mqs_queue_stats;
 
+/* 0, or -ERANGE for a bad queue or NULL out. */
 int mqs_queue_stats_get(const mqs_domain *d, uint32_t queue, mqs_queue_stats *out);
 
 /* Ask every waiting call of every process in the domain to return -ECANCELED
