@@ -170,7 +170,8 @@ static void schedule_restart(supervisor *s, uint32_t i)
  * streams so the blocks downstream drain and finish. */
 static void settle_exit(supervisor *s, uint32_t i, bool clean)
 {
-    int released = mqs_reclaim(s->domain, i + 1);
+    /* A clean exit detached and gave everything back itself. */
+    int released = clean ? 0 : mqs_reclaim(s->domain, i + 1);
     if (released > 0)
         say(s, 2, "reclaimed %d buffer references held by '%s'", released, s->blocks[i].instance);
     if (should_restart(s, i, clean)) {
@@ -199,7 +200,7 @@ static void reap(supervisor *s)
             }
             if (stopped && WTERMSIG(status) == SIGKILL)
                 s->killed = true;
-            settle_exit(s, i, clean || stopped);
+            settle_exit(s, i, clean); /* no restarts while stopping: should_restart checks the phase */
         }
     }
 }
