@@ -59,8 +59,7 @@ static int parse_time(const char *opt, const char *text, int64_t *out)
     char err[256];
     if (mqs_parse_duration(text, out, err, sizeof err) == 0 && *out >= 0)
         return 0;
-    fprintf(stderr, "mqrun: error: %s %s: not a duration (write e.g. 500ms, 10s, 2m is not supported: use 120s)\n",
-            opt, text);
+    fprintf(stderr, "mqrun: error: %s: %s\n", opt, *out < 0 ? "must not be negative" : err);
     return -1;
 }
 
