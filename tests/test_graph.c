@@ -4,9 +4,9 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "graph.h"
-#include "params.h"
-#include "units.h"
+#include "graph/graph.h"
+#include "graph/params.h"
+#include "graph/units.h"
 
 typedef struct bad_graph {
     const char *file;

@@ -66,7 +66,7 @@ int mqsi_slot_add_refs(const mqs_domain *d, mqs_buffer_id id, uint32_t n);
 int mqsi_slot_drop_ref(const mqs_domain *d, mqs_buffer_id id);
 void mqsi_count_rejected(const mqs_domain *d, mqs_buffer_id id);
 
-/* ---- sync.c: waiting ---- */
+/* ---- wait.c: waiting ---- */
 /* Wake process slot p if it announced sleep via *sleeping. */
 void mqsi_wake_if_sleeping(mqs_domain *d, _Atomic uint32_t *sleeping, uint32_t process);
 typedef bool (*mqsi_ready_fn)(const mqs_domain *d, const void *arg);

@@ -15,8 +15,8 @@
 #include <unistd.h>
 
 #include "host.h"
-#include "params.h"
-#include "registry.h"
+#include "graph/params.h"
+#include "graph/registry.h"
 
 #define START_TIMEOUT_NS (30LL * 1000000000)
 #define WAIT_SLICE_NS (100LL * 1000000) /* how often an idle worker looks at its stop flag */

@@ -12,9 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "graph.h"
+#include "graph/graph.h"
 #include "supervisor.h"
-#include "units.h"
+#include "graph/units.h"
 
 #define MAX_SETS 256
 

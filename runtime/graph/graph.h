@@ -12,7 +12,7 @@
 
 #include "mqs/mqs.h"
 #include "registry.h"
-#include "supervisor.h"
+#include "launch/supervisor.h"
 
 #define MQS_GRAPH_MAX_BLOCKS 256
 #define MQS_GRAPH_MAX_PORTS 64
