@@ -4,7 +4,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "graph/graph.h"
+#include "graph/graph_load.h"
 #include "graph/params.h"
 #include "graph/units.h"
 

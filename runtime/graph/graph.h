@@ -1,7 +1,7 @@
-/* A graph: blocks, their params, and the connections between their ports,
- * loaded from a YAML file (graph_yaml.c), resolved and checked (graph.c).
- * Every element remembers where it was written, so every error can say
- * FILE:LINE:COLUMN. Internal to the runtime. */
+/* The graph model: blocks, their params, and the connections between their
+ * ports. graph_load.c fills it from a YAML file (graph_yaml.c reads,
+ * graph_check.c resolves and checks). Every element remembers where it was
+ * written, so every error can say FILE:LINE:COLUMN. Internal to the runtime. */
 #ifndef MQS_GRAPH_H
 #define MQS_GRAPH_H
 
@@ -12,12 +12,18 @@
 
 #include "mqs/mqs.h"
 #include "registry.h"
-#include "launch/supervisor.h"
 
 #define MQS_GRAPH_MAX_BLOCKS 256
 #define MQS_GRAPH_MAX_PORTS 64
 #define MQS_DEFAULT_DEPTH 8
 #define MQS_DEFAULT_SLOTS 8
+
+/* What the launcher does when a block's process ends. */
+typedef enum mqs_restart_policy {
+    MQS_RESTART_NEVER = 0,
+    MQS_RESTART_ON_FAILURE = 1,
+    MQS_RESTART_ALWAYS = 2,
+} mqs_restart_policy;
 
 typedef struct mqs_loc {
     int line, column; /* 1-based; 0 when not from the file */
@@ -85,22 +91,17 @@ typedef struct mqs_graph {
     uint32_t order[MQS_GRAPH_MAX_BLOCKS]; /* topological: producers first */
 } mqs_graph;
 
-/* Load, resolve and check a graph file, applying `sets` ("block.param=value")
- * before checking params. 0, or -EINVAL/-ENOENT with one line in err:
- * "FILE:LINE:COLUMN: error: WHAT (hint: HOW)". */
-int mqs_graph_load(const char *path, const char *const *sets, size_t set_count, mqs_graph **out, char *err,
-                   size_t errlen);
 void mqs_graph_free(mqs_graph *g);
 
 /* The resolved graph, readable, for mqrun --validate. */
 void mqs_graph_print(const mqs_graph *g, FILE *out);
 
-/* ---- between graph_yaml.c and graph.c ---- */
-
-/* Parse the YAML into g (names, types, raw inputs, params as text). */
-int mqs_graph_parse_yaml(mqs_graph *g, char *err, size_t errlen);
 /* Format "FILE:LINE:COLUMN: error: ..." into err; returns -EINVAL. */
 int mqs_graph_error(const mqs_graph *g, mqs_loc loc, char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+
+/* "rgb24", "video", ... for messages. */
+const char *mqs_graph_format_name(uint32_t format);
+const char *mqs_graph_header_name(uint32_t header_type);
 
 #endif

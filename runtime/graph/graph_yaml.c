@@ -8,7 +8,7 @@
 #include <string.h>
 #include <yaml.h>
 
-#include "graph.h"
+#include "graph_yaml.h"
 #include "params.h"
 #include "units.h"
 

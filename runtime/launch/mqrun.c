@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "graph/graph.h"
+#include "graph/graph_load.h"
 #include "supervisor.h"
 #include "graph/units.h"
 

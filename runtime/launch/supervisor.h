@@ -8,13 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "graph/graph.h"
 #include "mqs/mqs.h"
-
-typedef enum mqs_restart_policy {
-    MQS_RESTART_NEVER = 0,
-    MQS_RESTART_ON_FAILURE = 1,
-    MQS_RESTART_ALWAYS = 2,
-} mqs_restart_policy;
 
 /* One block to run; block i runs as domain process slot i + 1. */
 typedef struct mqs_launch_block {

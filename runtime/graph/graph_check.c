@@ -1,0 +1,296 @@
+/* Resolving and checking a graph: --set overrides, params, connections,
+ * cycles, sync settings, caps negotiation and port compatibility. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph_check.h"
+#include "params.h"
+
+static int find_block(const mqs_graph *g, const char *name)
+{
+    for (uint32_t i = 0; i < g->block_count; i++)
+        if (strcmp(g->blocks[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+static const char *nearest_block(const mqs_graph *g, const char *name)
+{
+    const char *best = NULL;
+    size_t best_distance = 3;
+    for (uint32_t i = 0; i < g->block_count; i++) {
+        size_t dist = mqs_edit_distance(name, g->blocks[i].name);
+        if (dist < best_distance) {
+            best_distance = dist;
+            best = g->blocks[i].name;
+        }
+    }
+    return best;
+}
+
+/* ---- --set ---- */
+
+static int apply_set(mqs_graph *g, const char *set, char *err, size_t errlen)
+{
+    const char *dot = strchr(set, '.'), *eq = strchr(set, '=');
+    if (!dot || !eq || eq < dot || dot == set) {
+        snprintf(err, errlen, "--set %s: expected BLOCK.PARAM=VALUE", set);
+        return -EINVAL;
+    }
+    char block[64], key[128], why[512];
+    snprintf(block, sizeof block, "%.*s", (int)(dot - set), set);
+    snprintf(key, sizeof key, "%.*s", (int)(eq - dot - 1), dot + 1);
+    int b = find_block(g, block);
+    if (b < 0) {
+        const char *near = nearest_block(g, block);
+        snprintf(err, errlen, "--set %s: the graph has no block '%s'%s%s%s", set, block, near ? " (hint: did you mean '" : "",
+                 near ? near : "", near ? "'?)" : "");
+        return -EINVAL;
+    }
+    mqs_graph_block *blk = &g->blocks[b];
+    const mqs_param_spec *spec = mqs_param_find(blk->plugin.desc, key);
+    json_t *value;
+    int rc = spec ? mqs_param_from_text(spec, eq + 1, &value, why, sizeof why)
+                  : mqs_param_unknown(blk->plugin.desc, key, why, sizeof why);
+    if (rc) {
+        snprintf(err, errlen, "--set %s: block '%s': %s", set, block, why);
+        return rc;
+    }
+    json_object_set_new(blk->params, key, value);
+    return 0;
+}
+
+/* ---- connections ---- */
+
+static uint32_t count_ports(const mqs_block_descriptor *d, mqs_port_direction dir)
+{
+    uint32_t n = 0;
+    for (uint32_t p = 0; p < d->port_count; p++)
+        n += d->ports[p].direction == dir;
+    return n;
+}
+
+static const mqs_port_spec *nth_port(const mqs_block_descriptor *d, mqs_port_direction dir, uint32_t n)
+{
+    for (uint32_t p = 0; p < d->port_count; p++)
+        if (d->ports[p].direction == dir && n-- == 0)
+            return &d->ports[p];
+    return NULL;
+}
+
+static int resolve_input(mqs_graph *g, mqs_graph_block *b, mqs_graph_input *in, char *err, size_t errlen)
+{
+    int from = find_block(g, in->from_block);
+    if (from < 0) {
+        const char *near = nearest_block(g, in->from_block);
+        return mqs_graph_error(g, in->from_loc, err, errlen, "block '%s' input '%s': the graph has no block '%s'%s%s%s",
+                               b->name, in->port, in->from_block, near ? " (hint: did you mean '" : "",
+                               near ? near : "", near ? "'?)" : "");
+    }
+    const mqs_block_descriptor *d = g->blocks[from].plugin.desc;
+    for (uint32_t o = 0; o < count_ports(d, MQS_PORT_OUTPUT); o++)
+        if (strcmp(nth_port(d, MQS_PORT_OUTPUT, o)->name, in->from_port) == 0) {
+            in->from = (uint32_t)from;
+            in->from_output = o;
+            return 0;
+        }
+    char ports[256] = "";
+    for (uint32_t o = 0; o < count_ports(d, MQS_PORT_OUTPUT); o++)
+        snprintf(ports + strlen(ports), sizeof ports - strlen(ports), "%s%s", o ? ", " : "",
+                 nth_port(d, MQS_PORT_OUTPUT, o)->name);
+    return mqs_graph_error(g, in->from_loc, err, errlen, "block '%s' (%s) has no output '%s' (hint: its outputs are: %s)",
+                           in->from_block, g->blocks[from].type, in->from_port, ports[0] ? ports : "none");
+}
+
+static int resolve_block(mqs_graph *g, mqs_graph_block *b, char *err, size_t errlen)
+{
+    const mqs_block_descriptor *d = b->plugin.desc;
+    b->input_count = count_ports(d, MQS_PORT_INPUT);
+    b->output_count = count_ports(d, MQS_PORT_OUTPUT);
+    if (b->input_count > MQS_GRAPH_MAX_PORTS || b->output_count > MQS_GRAPH_MAX_PORTS)
+        return mqs_graph_error(g, b->type_loc, err, errlen, "block type '%s' has more than %d ports", b->type,
+                               MQS_GRAPH_MAX_PORTS);
+    for (uint32_t i = 0; i < b->output_count; i++)
+        b->outputs[i].port = strdup(nth_port(d, MQS_PORT_OUTPUT, i)->name);
+    for (uint32_t i = 0; i < b->input_count; i++) {
+        mqs_graph_input *in = &b->inputs[i];
+        if (!in->port)
+            return mqs_graph_error(g, b->loc, err, errlen,
+                                   "block '%s' (%s): input '%s' is not connected (hint: inputs: { %s: BLOCK.PORT })",
+                                   b->name, b->type, nth_port(d, MQS_PORT_INPUT, i)->name,
+                                   nth_port(d, MQS_PORT_INPUT, i)->name);
+        int rc = resolve_input(g, b, in, err, errlen);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int check_sync(mqs_graph *g, mqs_graph_block *b, char *err, size_t errlen)
+{
+    mqs_graph_sync *s = &b->sync;
+    if (s->loc.line == 0)
+        return 0;
+    if (b->input_count < 2)
+        return mqs_graph_error(g, s->loc, err, errlen,
+                               "block '%s' has %u input%s: `sync` aligns two or more (hint: remove it)", b->name,
+                               b->input_count, b->input_count == 1 ? "" : "s");
+    if (s->reference) {
+        for (uint32_t i = 0; i < b->input_count; i++)
+            if (strcmp(b->inputs[i].port, s->reference) == 0)
+                return 0;
+        return mqs_graph_error(g, s->loc, err, errlen, "block '%s': sync reference '%s' is not one of its inputs",
+                               b->name, s->reference);
+    }
+    if (s->policy == MQS_SYNC_REFERENCE || s->policy == MQS_SYNC_LATEST)
+        return mqs_graph_error(g, s->loc, err, errlen,
+                               "block '%s': sync policy %s needs `reference: INPUT` (the input that drives it)",
+                               b->name, s->policy == MQS_SYNC_REFERENCE ? "reference" : "latest");
+    return 0;
+}
+
+/* ---- order ---- */
+
+static void describe_cycle(const mqs_graph *g, const bool *done, uint32_t start, char *out, size_t size)
+{
+    uint32_t at = start;
+    out[0] = '\0';
+    for (uint32_t steps = 0; steps <= g->block_count; steps++) {
+        snprintf(out + strlen(out), size - strlen(out), "%s%s", steps ? " -> " : "", g->blocks[at].name);
+        if (steps && at == start)
+            return;
+        const mqs_graph_block *b = &g->blocks[at];
+        for (uint32_t i = 0; i < b->input_count; i++)
+            if (!done[b->inputs[i].from]) {
+                at = b->inputs[i].from;
+                break;
+            }
+    }
+}
+
+static int sort_blocks(mqs_graph *g, char *err, size_t errlen)
+{
+    bool done[MQS_GRAPH_MAX_BLOCKS] = {false};
+    uint32_t n = 0;
+    for (bool progress = true; progress;) {
+        progress = false;
+        for (uint32_t i = 0; i < g->block_count; i++) {
+            if (done[i])
+                continue;
+            bool ready = true;
+            for (uint32_t k = 0; k < g->blocks[i].input_count; k++)
+                ready = ready && done[g->blocks[i].inputs[k].from];
+            if (ready) {
+                done[i] = progress = true;
+                g->order[n++] = i;
+            }
+        }
+    }
+    for (uint32_t i = 0; i < g->block_count; i++)
+        if (!done[i]) {
+            char cycle[512];
+            describe_cycle(g, done, i, cycle, sizeof cycle);
+            return mqs_graph_error(g, g->blocks[i].loc, err, errlen,
+                                   "the graph has a cycle: %s (hint: data must flow one way)", cycle);
+        }
+    return 0;
+}
+
+/* ---- negotiation ---- */
+
+static void default_caps(const mqs_graph_block *b, const mqs_caps *inputs, mqs_caps *outputs)
+{
+    for (uint32_t o = 0; o < b->output_count; o++) {
+        if (b->input_count > 0)
+            outputs[o] = inputs[0];
+        else
+            outputs[o] = (mqs_caps){.slot_size = 4096, .slot_count = MQS_DEFAULT_SLOTS};
+    }
+}
+
+static int negotiate(mqs_graph *g, mqs_graph_block *b, char *err, size_t errlen)
+{
+    mqs_caps inputs[MQS_GRAPH_MAX_PORTS] = {0}, outputs[MQS_GRAPH_MAX_PORTS] = {0};
+    for (uint32_t i = 0; i < b->input_count; i++)
+        inputs[i] = g->blocks[b->inputs[i].from].outputs[b->inputs[i].from_output].caps;
+    const mqs_block_descriptor *d = b->plugin.desc;
+    if (!d->negotiate) {
+        default_caps(b, inputs, outputs);
+    } else {
+        mqs_params *p = mqs_params_wrap(d, b->params);
+        int rc = p ? d->negotiate(p, inputs, b->input_count, outputs, b->output_count) : -ENOMEM;
+        if (rc < 0) {
+            const char *why = p && mqs_params_failure(p)[0] ? mqs_params_failure(p) : mqs_strerror(rc);
+            rc = mqs_graph_error(g, b->loc, err, errlen, "block '%s' (%s): %s", b->name, b->type, why);
+            mqs_params_free(p);
+            return rc;
+        }
+        mqs_params_free(p);
+    }
+    for (uint32_t o = 0; o < b->output_count; o++) {
+        mqs_graph_output *out = &b->outputs[o];
+        out->caps = outputs[o];
+        if (out->slots)
+            out->caps.slot_count = out->slots;
+        if (out->slot_size)
+            out->caps.slot_size = (uint64_t)out->slot_size;
+        if (!out->caps.slot_count)
+            out->caps.slot_count = MQS_DEFAULT_SLOTS;
+        if (!out->caps.slot_size)
+            return mqs_graph_error(g, b->loc, err, errlen,
+                                   "block '%s' output '%s' has no slot size (hint: set outputs: { %s: { slot_size: "
+                                   "64KiB } })",
+                                   b->name, out->port, out->port);
+    }
+    return 0;
+}
+
+static int check_compatible(mqs_graph *g, mqs_graph_block *b, char *err, size_t errlen)
+{
+    for (uint32_t i = 0; i < b->input_count; i++) {
+        const mqs_graph_input *in = &b->inputs[i];
+        const mqs_port_spec *spec = nth_port(b->plugin.desc, MQS_PORT_INPUT, i);
+        const mqs_caps *c = &g->blocks[in->from].outputs[in->from_output].caps;
+        if (spec->header_type != MQS_HEADER_NONE && c->header_type != spec->header_type)
+            return mqs_graph_error(g, in->from_loc, err, errlen, "block '%s' input '%s' takes %s, but %s.%s carries %s",
+                                   b->name, in->port, mqs_graph_header_name(spec->header_type), in->from_block, in->from_port,
+                                   mqs_graph_header_name(c->header_type));
+        if (spec->format != MQS_FORMAT_ANY && c->format != spec->format)
+            return mqs_graph_error(g, in->from_loc, err, errlen,
+                                   "block '%s' input '%s' takes %s frames, but %s.%s carries %s (hint: convert in "
+                                   "between, e.g. with grayscale)",
+                                   b->name, in->port, mqs_graph_format_name(spec->format), in->from_block, in->from_port,
+                                   mqs_graph_format_name(c->format));
+    }
+    return 0;
+}
+
+/* ---- the whole check ---- */
+
+int mqs_graph_check(mqs_graph *g, const char *const *sets, size_t set_count, char *err, size_t errlen)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < set_count; i++)
+        rc = apply_set(g, sets[i], err, errlen);
+    for (uint32_t i = 0; rc == 0 && i < g->block_count; i++) {
+        mqs_graph_block *b = &g->blocks[i];
+        char why[512];
+        if (mqs_params_check(b->plugin.desc, b->params, why, sizeof why) != 0)
+            rc = mqs_graph_error(g, b->params_loc, err, errlen, "block '%s': %s", b->name, why);
+    }
+    for (uint32_t i = 0; rc == 0 && i < g->block_count; i++)
+        rc = resolve_block(g, &g->blocks[i], err, errlen);
+    for (uint32_t i = 0; rc == 0 && i < g->block_count; i++)
+        rc = check_sync(g, &g->blocks[i], err, errlen);
+    if (rc == 0)
+        rc = sort_blocks(g, err, errlen);
+    /* Producers first: a block's input caps are known before it negotiates,
+     * and the runtime's own port check speaks before the block does. */
+    for (uint32_t i = 0; rc == 0 && i < g->block_count; i++) {
+        rc = check_compatible(g, &g->blocks[g->order[i]], err, errlen);
+        if (rc == 0)
+            rc = negotiate(g, &g->blocks[g->order[i]], err, errlen);
+    }
+    return rc;
+}
