@@ -68,12 +68,13 @@ enum { P_PARENT, P_SOURCE, P_PASS, P_SINK, P_COUNT };
 
 static int create_chain(uint64_t size, mqs_domain **out)
 {
-    static const mqs_process_config procs[P_COUNT] = {{"bench"}, {"source"}, {"pass"}, {"sink"}};
+    static const mqs_process_config procs[P_COUNT] = {{.name = "bench"}, {.name = "source"}, {.name = "pass"}, {.name = "sink"}};
     /* The passthrough never allocates: its pool is a token one. */
     const mqs_pool_config pools[] = {{"source.out", size, SLOTS, P_SOURCE, 0}, {"pass.out", 64, 1, P_PASS, 0}};
     const mqs_output_config outputs[] = {{"source.out", P_SOURCE, 0, {0}}, {"pass.out", P_PASS, 1, {0}}};
-    const mqs_queue_config queues[] = {{"pass.in", 0, P_PASS, DEPTH, MQS_POLICY_BLOCK},
-                                       {"sink.in", 1, P_SINK, DEPTH, MQS_POLICY_BLOCK}};
+    const mqs_queue_config queues[] = {
+        {.name = "pass.in", .output = 0, .consumer = P_PASS, .depth = DEPTH, .policy = MQS_POLICY_BLOCK},
+        {.name = "sink.in", .output = 1, .consumer = P_SINK, .depth = DEPTH, .policy = MQS_POLICY_BLOCK}};
     mqs_domain_config c = {
         .graph = "mqbench-pipeline", .wait_mode = MQS_WAIT_HYBRID, .processes = procs, .process_count = P_COUNT,
         .pools = pools, .pool_count = 2, .outputs = outputs, .output_count = 2, .queues = queues, .queue_count = 2,

@@ -68,11 +68,12 @@ typedef struct measurement {
 
 static int create_domain(channel *l, mqs_wait_mode mode)
 {
-    static const mqs_process_config procs[] = {{"bench"}, {"a"}, {"b"}};
+    static const mqs_process_config procs[] = {{.name = "bench"}, {.name = "a"}, {.name = "b"}};
     const mqs_pool_config pools[] = {{"a.out", 64, 1, 1, 0}, {"b.out", 64, 1, 2, 0}};
     const mqs_output_config outputs[] = {{"a.out", 1, 0, {0}}, {"b.out", 2, 1, {0}}};
-    const mqs_queue_config queues[] = {{"b.in", 0, 2, BARE_RING_SIZE, MQS_POLICY_BLOCK},
-                                       {"a.in", 1, 1, BARE_RING_SIZE, MQS_POLICY_BLOCK}};
+    const mqs_queue_config queues[] = {
+        {.name = "b.in", .output = 0, .consumer = 2, .depth = BARE_RING_SIZE, .policy = MQS_POLICY_BLOCK},
+        {.name = "a.in", .output = 1, .consumer = 1, .depth = BARE_RING_SIZE, .policy = MQS_POLICY_BLOCK}};
     mqs_domain_config c = {.graph = "mqbench-queue", .wait_mode = mode, .processes = procs, .process_count = 3,
                            .pools = pools, .pool_count = 2, .outputs = outputs, .output_count = 2,
                            .queues = queues, .queue_count = 2};

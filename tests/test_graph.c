@@ -55,7 +55,7 @@ static const bad_graph bad_graphs[] = {
     {"unknown_output_port.yaml", "6:19: error: block 'cam' (pattern_source) has no output 'video' (hint: its outputs are: out)"},
     {"unknown_param.yaml", "5:15: error: block 'cam': unknown param 'widht' (hint: did you mean 'width'?)"},
     {"unknown_policy.yaml", "6:44: error: unknown policy 'drop_all' (hint: block, drop_oldest or drop_newest)"},
-    {"unknown_sync_policy.yaml", "8:21: error: unknown sync policy 'closest' (hint: none, exact, approximate, reference or latest)"},
+    {"unknown_sync_policy.yaml", "8:21: error: unknown sync policy 'closest' (hint: none, exact, approximate, nearest, latest or interpolate)"},
     {"unknown_top_key.yaml", "2:1: error: unknown top-level key 'block' (hint: name, wait, clock, blocks)"},
     {"unknown_type.yaml", "4:11: error: unknown block type 'patern_source' (hint: did you mean 'pattern_source'? `mqrun --list-blocks` lists them)"},
 };

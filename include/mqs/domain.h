@@ -12,9 +12,11 @@
 #ifndef MQS_DOMAIN_H
 #define MQS_DOMAIN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "align.h"
 #include "types.h"
 
 #ifdef __cplusplus
@@ -53,10 +55,14 @@ typedef struct mqs_queue_config {
     uint32_t consumer; /* consuming process slot */
     uint32_t depth;    /* entries; rounded up to a power of two, at least 2 */
     mqs_queue_policy policy;
+    /* For the consumer's aligner (mqs/align.h); ignored when it does not align. */
+    int64_t period_ns; /* least time between two buffers' pts on this input; 0: unknown */
+    bool optional;     /* sets may go without this input once it is late */
 } mqs_queue_config;
 
 typedef struct mqs_process_config {
     const char *name;
+    mqs_sync_config sync; /* how its inputs are aligned; zero: policy none */
 } mqs_process_config;
 
 typedef struct mqs_domain_config {
@@ -134,6 +140,13 @@ uint32_t mqs_queue_consumer(const mqs_domain *d, uint32_t queue);
  * mqs_domain_wait_started returns 0, -ETIMEDOUT or -ECANCELED. */
 void mqs_domain_start(mqs_domain *d);
 int mqs_domain_wait_started(mqs_domain *d, int64_t timeout_ns);
+
+/* When the start gate opened (mqs_now_ns), 0 before: the graph's epoch, the
+ * same for every process, e.g. for cameras that share a trigger. */
+int64_t mqs_domain_start_time(const mqs_domain *d);
+
+/* The alignment settings of process slot `process`. 0 or -ERANGE. */
+int mqs_process_sync(const mqs_domain *d, uint32_t process, mqs_sync_config *out);
 
 /* Record that this process is alive (tools show the age). No syscall. */
 void mqs_domain_heartbeat(mqs_domain *d);

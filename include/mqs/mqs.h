@@ -3,6 +3,7 @@
 #ifndef MQS_MQS_H
 #define MQS_MQS_H
 
+#include "align.h"
 #include "buffer.h"
 #include "clock.h"
 #include "domain.h"

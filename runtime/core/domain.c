@@ -104,6 +104,32 @@ static int check_ports(const mqs_domain_config *c)
     return 0;
 }
 
+static bool is_reference_policy(mqs_sync_policy p)
+{
+    return p == MQS_SYNC_NEAREST || p == MQS_SYNC_LATEST || p == MQS_SYNC_INTERPOLATE;
+}
+
+static int check_sync(const mqs_domain_config *c)
+{
+    for (uint32_t i = 0; c->processes && i < c->process_count; i++) {
+        const mqs_sync_config *s = &c->processes[i].sync;
+        if (s->policy == MQS_SYNC_NONE)
+            continue;
+        if ((unsigned)s->policy > MQS_SYNC_INTERPOLATE)
+            return mqsi_fail(-EINVAL, "process %u: unknown sync policy %d", i, (int)s->policy);
+        if (s->timeout_ns <= 0 || s->tolerance_ns < 0)
+            return mqsi_fail(-EINVAL, "process %u: sync timeout must be > 0 and tolerance >= 0", i);
+        if (is_reference_policy(s->policy) &&
+            (s->reference >= c->queue_count || c->queues[s->reference].consumer != i))
+            return mqsi_fail(-EINVAL, "process %u: sync reference %u is not one of its input queues", i,
+                             s->reference);
+    }
+    for (uint32_t q = 0; q < c->queue_count; q++)
+        if (c->queues[q].period_ns < 0)
+            return mqsi_fail(-EINVAL, "queue %u: period must not be negative", q);
+    return 0;
+}
+
 static int check_config(const mqs_domain_config *c)
 {
     if (!c)
@@ -121,13 +147,15 @@ static int check_config(const mqs_domain_config *c)
     if ((unsigned)c->wait_mode > MQS_WAIT_SLEEP)
         return mqsi_fail(-EINVAL, "unknown wait mode %d", (int)c->wait_mode);
     int rc = check_pools(c);
-    return rc ? rc : check_ports(c);
+    if (rc == 0)
+        rc = check_ports(c);
+    return rc ? rc : check_sync(c);
 }
 
 /* ---- layout ---- */
 
 typedef struct layout {
-    uint64_t processes, pools, outputs, output_queues, queues, slots, entries, held, size;
+    uint64_t processes, pools, outputs, output_queues, queues, aligns, inputs, slots, entries, held, size;
     uint32_t held_capacity, held_table_size;
 } layout;
 
@@ -147,6 +175,10 @@ static void compute_layout(const mqs_domain_config *c, layout *l)
     off += (uint64_t)c->queue_count * sizeof(uint32_t);
     l->queues = off = align_up(off, MQS_CACHE_LINE);
     off += (uint64_t)c->queue_count * sizeof(mqs_queue_shared);
+    l->aligns = off = align_up(off, MQS_CACHE_LINE);
+    off += (uint64_t)c->process_count * sizeof(mqs_align_shared);
+    l->inputs = off = align_up(off, MQS_CACHE_LINE);
+    off += (uint64_t)c->queue_count * sizeof(mqs_input_shared);
     l->slots = off = align_up(off, MQS_CACHE_LINE);
     for (uint32_t i = 0; i < c->pool_count; i++)
         off += (uint64_t)c->pools[i].slot_count * sizeof(mqs_slot_shared);
@@ -166,6 +198,8 @@ static void bind_views(mqs_domain *d)
     d->outputs = (mqs_output_shared *)(base + d->ctl->outputs_offset);
     d->output_queues = (uint32_t *)(base + d->ctl->output_queues_offset);
     d->queues = (mqs_queue_shared *)(base + d->ctl->queues_offset);
+    d->aligns = (mqs_align_shared *)(base + d->ctl->align_offset);
+    d->inputs = (mqs_input_shared *)(base + d->ctl->inputs_offset);
     d->self = &d->procs[d->process];
     d->held = mqsi_held_table_of(d, d->process);
     d->held_mask = d->ctl->held_table_size - 1;
@@ -188,6 +222,8 @@ static void fill_control(mqs_control *ctl, const mqs_domain_config *c, const lay
     ctl->outputs_offset = l->outputs;
     ctl->output_queues_offset = l->output_queues;
     ctl->queues_offset = l->queues;
+    ctl->align_offset = l->aligns;
+    ctl->inputs_offset = l->inputs;
 }
 
 static void fill_processes(mqs_domain *d, const mqs_domain_config *c, const layout *l)
@@ -196,6 +232,13 @@ static void fill_processes(mqs_domain *d, const mqs_domain_config *c, const layo
         mqs_process_shared *p = &d->procs[i];
         copy_name(p->name, sizeof p->name, c->processes ? c->processes[i].name : NULL, "process", i);
         p->held_offset = l->held + (uint64_t)i * l->held_table_size * sizeof(mqs_held_entry);
+        const mqs_sync_config *sc = c->processes ? &c->processes[i].sync : NULL;
+        mqs_align_shared *a = &d->aligns[i];
+        a->policy = sc ? (uint32_t)sc->policy : MQS_SYNC_NONE;
+        a->reference = sc && is_reference_policy(sc->policy) ? sc->reference : UINT32_MAX;
+        a->tolerance_ns = sc ? sc->tolerance_ns : 0;
+        a->timeout_ns = sc ? sc->timeout_ns : 0;
+        a->partial = sc && sc->partial;
     }
 }
 
@@ -244,6 +287,8 @@ static void fill_ports(mqs_domain *d, const mqs_domain_config *c, const layout *
         q->output = qc->output;
         q->consumer = qc->consumer;
         q->producer = c->outputs[qc->output].owner;
+        q->period_ns = qc->period_ns;
+        q->input_flags = qc->optional ? MQS_INPUT_OPTIONAL : 0;
         q->entries_offset = entries;
         entries += align_up((uint64_t)q->depth * 8, MQS_CACHE_LINE);
     }
@@ -423,6 +468,8 @@ static int check_control_bounds(const char *name, const mqs_control *c, size_t s
         c->outputs_offset + (uint64_t)c->output_count * sizeof(mqs_output_shared),
         c->queues_offset + (uint64_t)c->queue_count * sizeof(mqs_queue_shared),
         c->output_queues_offset + (uint64_t)c->queue_count * sizeof(uint32_t),
+        c->align_offset + (uint64_t)c->process_count * sizeof(mqs_align_shared),
+        c->inputs_offset + (uint64_t)c->queue_count * sizeof(mqs_input_shared),
     };
     uint32_t t = c->held_table_size;
     bool ok = c->process_count <= MAX_PROCESSES && c->pool_count <= MQS_MAX_POOLS && c->held_capacity &&
@@ -621,6 +668,11 @@ int mqs_process_stats_get(const mqs_domain *d, uint32_t process, mqs_process_sta
         .reclaimed = atomic_load_explicit(&p->reclaimed, memory_order_relaxed),
     };
     return 0;
+}
+
+int64_t mqs_domain_start_time(const mqs_domain *d)
+{
+    return atomic_load_explicit(&d->ctl->start_ns, memory_order_acquire);
 }
 
 void mqs_domain_heartbeat(mqs_domain *d)

@@ -27,6 +27,8 @@ struct mqs_domain {
     mqs_output_shared *outputs;
     uint32_t *output_queues;
     mqs_queue_shared *queues;
+    mqs_align_shared *aligns;   /* per process slot */
+    mqs_input_shared *inputs;   /* per queue */
     mqs_process_shared *self;
     mqs_held_entry *held;       /* this process's held-reference table */
     uint32_t held_mask;
@@ -39,6 +41,18 @@ struct mqs_domain {
 /* Record a detailed message for mqs_last_error() and return err. */
 int mqsi_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void mqsi_clear_error(void);
+
+/* ---- counters.c: single-writer counters ---- */
+/* Add n to a counter only this process writes: a plain load and store, no
+ * locked instruction; readers load it relaxed and never see it torn. */
+static inline void mqsi_count(_Atomic uint64_t *counter, uint64_t n)
+{
+    atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + n, memory_order_relaxed);
+}
+/* Record one value (single writer). */
+void mqsi_histogram_add(mqs_histogram_shared *h, uint64_t value);
+/* The bucket of a value, and a value in the middle of a bucket. */
+uint32_t mqsi_histogram_bucket(uint64_t value);
 
 /* ---- shm.c: named segments ---- */
 int mqsi_shm_create(const char *name, size_t size, void **out);

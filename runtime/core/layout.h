@@ -14,12 +14,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mqs/align.h"
 #include "mqs/types.h"
 
 #define MQS_CACHE_LINE 64
 /* "MQSSHM1" as little-endian bytes, so it reads so in a hex dump. */
 #define MQS_SEGMENT_MAGIC UINT64_C(0x00314d485353514d)
-#define MQS_LAYOUT_VERSION 2u
+#define MQS_LAYOUT_VERSION 3u
 
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free to share them between processes");
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free to share them between processes");
@@ -105,9 +106,10 @@ typedef struct mqs_queue_shared {
     uint32_t output;       /* feeding output */
     uint32_t consumer;     /* consuming process slot */
     uint32_t producer;     /* = the output's owner */
-    uint32_t reserved0;
+    uint32_t input_flags;  /* MQS_INPUT_*: for the consumer's aligner */
     uint64_t entries_offset; /* of _Atomic uint64_t[depth] in the control segment */
-    uint64_t reserved0b[6];
+    int64_t period_ns;     /* aligner hint: least time between two pts; 0 unknown */
+    uint64_t reserved0b[5];
     /* Producer line. */
     _Atomic uint64_t head;       /* next position to write */
     _Atomic uint64_t pushed;
@@ -128,6 +130,45 @@ typedef struct mqs_queue_shared {
 _Static_assert(sizeof(mqs_queue_shared) == 256, "queue record layout");
 _Static_assert(offsetof(mqs_queue_shared, head) == 128, "producer line");
 _Static_assert(offsetof(mqs_queue_shared, tail) == 192, "consumer line");
+_Static_assert(offsetof(mqs_queue_shared, period_ns) == 80, "queue config layout");
+
+enum { MQS_INPUT_OPTIONAL = 1u << 0 };
+
+/* Alignment counters of one input (one queue), written by the consumer's
+ * aligner only (single writer), read relaxed by tools. */
+typedef struct mqs_input_shared {
+    _Atomic uint64_t delivered;                 /* buffers handed to the block in a set */
+    _Atomic uint64_t dropped[MQS_DROP_REASONS]; /* by mqs_drop_reason */
+    uint64_t reserved[2];
+} mqs_input_shared;
+_Static_assert(sizeof(mqs_input_shared) == 64, "input counters are one cache line");
+
+/* A histogram as mqs_histogram describes it, single writer. */
+typedef struct mqs_histogram_shared {
+    _Atomic uint64_t count[MQS_HISTOGRAM_BUCKETS];
+    _Atomic uint64_t samples;
+    _Atomic uint64_t max;
+    uint64_t reserved[6];
+} mqs_histogram_shared;
+_Static_assert(sizeof(mqs_histogram_shared) == 39 * 64, "histogram layout");
+
+/* One process slot's alignment: settings written by the creator, counters
+ * by the aligning worker (single writer). */
+typedef struct mqs_align_shared {
+    uint32_t policy;        /* mqs_sync_policy */
+    uint32_t reference;     /* queue index, UINT32_MAX: none */
+    int64_t tolerance_ns;
+    int64_t timeout_ns;
+    uint32_t partial;
+    uint32_t reserved0[9];
+    _Atomic uint64_t sets;
+    _Atomic uint64_t partial_sets;
+    uint64_t reserved1[6];
+    mqs_histogram_shared spread;
+    mqs_histogram_shared latency;
+} mqs_align_shared;
+_Static_assert(sizeof(mqs_align_shared) == 2 * 64 + 2 * sizeof(mqs_histogram_shared), "align record layout");
+_Static_assert(offsetof(mqs_align_shared, sets) == 64, "align counters line");
 
 /* A process's in-flight operation, so reclaim can finish or undo what a process
  * killed in the middle of it left half done (see docs/memory-model.md). */
@@ -200,9 +241,13 @@ typedef struct mqs_control {
     _Atomic uint64_t rejected_ids; /* IDs naming no pool or slot at all */
     uint32_t held_table_size; /* entries per held table: a power of two >= 2 x held_capacity */
     uint32_t reserved1;
-    uint64_t reserved[4];
+    uint64_t align_offset;    /* mqs_align_shared[process_count] */
+    uint64_t inputs_offset;   /* mqs_input_shared[queue_count] */
+    _Atomic int64_t start_ns; /* when the start gate opened */
+    uint64_t reserved;
 } mqs_control;
 _Static_assert(sizeof(mqs_control) == 256, "control header layout");
 _Static_assert(offsetof(mqs_control, graph) == 64, "control header layout");
+_Static_assert(offsetof(mqs_control, align_offset) == 224, "control header layout");
 
 #endif

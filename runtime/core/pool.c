@@ -66,13 +66,11 @@ int mqs_buffer_alloc(mqs_domain *d, uint32_t pool, mqs_buffer_id *out)
             s = 0;
         if (claim(d, pool, p, s, out) == 0) {
             atomic_store_explicit(&p->alloc_cursor, s + 1, memory_order_relaxed);
-            atomic_store_explicit(&p->allocs, atomic_load_explicit(&p->allocs, memory_order_relaxed) + 1,
-                                  memory_order_relaxed);
+            mqsi_count(&p->allocs, 1);
             return 0;
         }
     }
-    atomic_store_explicit(&p->alloc_failures,
-                          atomic_load_explicit(&p->alloc_failures, memory_order_relaxed) + 1, memory_order_relaxed);
+    mqsi_count(&p->alloc_failures, 1);
     return -EAGAIN;
 }
 

@@ -45,8 +45,7 @@ static int deliver(mqs_domain *d, uint32_t queue, mqs_buffer_id id, mqsi_deadlin
     if (rc == 0)
         return 1;
     if (rc != MQSI_DROPPED)
-        atomic_store_explicit(&q->dropped, atomic_load_explicit(&q->dropped, memory_order_relaxed) + 1,
-                              memory_order_relaxed);
+        mqsi_count(&q->dropped, 1);
     mqsi_slot_drop_ref(d, id);
     if (rc == MQSI_DROPPED)
         return 0;

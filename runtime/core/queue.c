@@ -10,12 +10,6 @@
 
 #include "internal.h"
 
-static inline void bump(_Atomic uint64_t *counter)
-{
-    /* Single writer: a plain load+store, no locked instruction. */
-    atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + 1, memory_order_relaxed);
-}
-
 bool mqsi_queue_has_data(const mqs_queue_shared *q)
 {
     mqs_queue_shared *m = (mqs_queue_shared *)q;
@@ -41,7 +35,7 @@ int mqsi_ring_try_push(mqs_domain *d, mqs_queue_shared *q, uint64_t value)
     atomic_store_explicit(&mqsi_entries(d, q)[head & (q->depth - 1)], value, memory_order_relaxed);
     /* release: the entry (and the buffer it names) is visible before head moves. */
     atomic_store_explicit(&q->head, head + 1, memory_order_release);
-    bump(&q->pushed);
+    mqsi_count(&q->pushed, 1);
     /* The cached tail may be old and overstate the length: look at the real
      * tail only when the estimate would set a new high-water mark. */
     uint64_t high = atomic_load_explicit(&q->high_water, memory_order_relaxed);
@@ -95,7 +89,7 @@ int mqsi_ring_commit_pop(mqs_domain *d, mqs_queue_shared *q, uint64_t pos)
         /* release: we finished reading the entry before the producer reuses it. */
         atomic_store_explicit(&q->tail, pos + 1, memory_order_release);
     }
-    bump(&q->popped);
+    mqsi_count(&q->popped, 1);
     if (d->ctl->wait_mode != MQS_WAIT_SPIN && q->policy == MQS_POLICY_BLOCK)
         mqsi_wake_if_sleeping(d, &q->producer_sleeping, q->producer);
     return 0;
@@ -197,11 +191,11 @@ int mqsi_queue_push(mqs_domain *d, mqs_queue_shared *q, uint64_t value, mqsi_dea
         uint64_t oldest;
         switch (q->policy) {
         case MQS_POLICY_DROP_NEWEST:
-            bump(&q->dropped);
+            mqsi_count(&q->dropped, 1);
             return MQSI_DROPPED;
         case MQS_POLICY_DROP_OLDEST:
             if (mqsi_ring_steal_oldest(d, q, &oldest) == 0) {
-                bump(&q->dropped);
+                mqsi_count(&q->dropped, 1);
                 if (refs)
                     mqsi_slot_drop_ref(d, oldest);
             }

@@ -147,6 +147,7 @@ static bool started_fn(const mqs_domain *d, const void *arg)
 
 void mqs_domain_start(mqs_domain *d)
 {
+    atomic_store_explicit(&d->ctl->start_ns, mqs_now_ns(), memory_order_release);
     atomic_store_explicit(&d->ctl->started, 1, memory_order_seq_cst);
     ring_every_doorbell(d);
 }

@@ -76,7 +76,6 @@ void mqs_graph_print(const mqs_graph *g, FILE *out)
 {
     static const char *const waits[] = {"hybrid", "spin", "sleep"};
     static const char *const policies[] = {"block", "drop_oldest", "drop_newest"};
-    static const char *const syncs[] = {"none", "exact", "approximate", "reference", "latest"};
     static const char *const restarts[] = {"never", "on-failure", "always"};
     fprintf(out, "graph %s (%s, wait: %s, %u blocks)\n", g->name, g->file, waits[g->wait], g->block_count);
     for (uint32_t k = 0; k < g->block_count; k++) {
@@ -95,7 +94,7 @@ void mqs_graph_print(const mqs_graph *g, FILE *out)
             fputc('\n', out);
         }
         if (b->sync.loc.line)
-            fprintf(out, "  sync: %s, tolerance %lld ns, timeout %lld ns, on_missing %s%s%s\n", syncs[b->sync.policy],
+            fprintf(out, "  sync: %s, tolerance %lld ns, timeout %lld ns, on_missing %s%s%s\n", mqs_sync_policy_name(b->sync.policy),
                     (long long)b->sync.tolerance_ns, (long long)b->sync.timeout_ns, b->sync.partial ? "partial" : "drop",
                     b->sync.reference ? ", reference " : "", b->sync.reference ? b->sync.reference : "");
     }

@@ -48,14 +48,6 @@ typedef struct mqs_graph_output {
     mqs_loc loc;
 } mqs_graph_output;
 
-typedef enum mqs_sync_policy {
-    MQS_SYNC_NONE = 0,
-    MQS_SYNC_EXACT,
-    MQS_SYNC_APPROXIMATE,
-    MQS_SYNC_REFERENCE,
-    MQS_SYNC_LATEST,
-} mqs_sync_policy;
-
 typedef struct mqs_graph_sync {
     mqs_sync_policy policy;
     int64_t tolerance_ns;

@@ -143,10 +143,10 @@ static int check_sync(mqs_graph *g, mqs_graph_block *b, char *err, size_t errlen
         return mqs_graph_error(g, s->loc, err, errlen, "block '%s': sync reference '%s' is not one of its inputs",
                                b->name, s->reference);
     }
-    if (s->policy == MQS_SYNC_REFERENCE || s->policy == MQS_SYNC_LATEST)
+    if (s->policy >= MQS_SYNC_NEAREST)
         return mqs_graph_error(g, s->loc, err, errlen,
                                "block '%s': sync policy %s needs `reference: INPUT` (the input that drives it)",
-                               b->name, s->policy == MQS_SYNC_REFERENCE ? "reference" : "latest");
+                               b->name, mqs_sync_policy_name(s->policy));
     return 0;
 }
 

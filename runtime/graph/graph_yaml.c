@@ -244,8 +244,9 @@ static int on_output(reader *r, void *ctx, const char *key, yaml_node_t *k, yaml
 
 static int parse_sync_policy(reader *r, yaml_node_t *v, mqs_sync_policy *out)
 {
-    static const char *const names[] = {"none", "exact", "approximate", "reference", "latest"};
-    int i = 0, rc = parse_choice(r, v, "sync policy", names, 5, "none, exact, approximate, reference or latest", &i);
+    static const char *const names[] = {"none", "exact", "approximate", "nearest", "latest", "interpolate"};
+    int i = 0, rc = parse_choice(r, v, "sync policy", names, 6, "none, exact, approximate, nearest, latest or interpolate",
+                                 &i);
     *out = (mqs_sync_policy)i;
     return rc;
 }

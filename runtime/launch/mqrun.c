@@ -200,8 +200,9 @@ static int plan_domain(domain_plan *p, const mqs_graph *g)
         }
         for (uint32_t k = 0; k < b->input_count; k++, q++) {
             const mqs_graph_input *in = &b->inputs[k];
-            p->queues[q] = (mqs_queue_config){port_name(p, &name, b->name, in->port),
-                                              p->output_base[in->from] + in->from_output, i + 1, in->depth, in->policy};
+            p->queues[q] = (mqs_queue_config){.name = port_name(p, &name, b->name, in->port),
+                                              .output = p->output_base[in->from] + in->from_output,
+                                              .consumer = i + 1, .depth = in->depth, .policy = in->policy};
         }
     }
     p->config.graph = g->name;
