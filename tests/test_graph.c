@@ -164,11 +164,11 @@ Test(params, set_overrides_the_file)
 }
 
 static const mqs_param_spec specs[] = {
-    {"fps", MQS_PARAM_DOUBLE, "30", 0, 240, NULL, "frames per second"},
-    {"count", MQS_PARAM_INT, "0", 0, 1e9, NULL, "frames"},
-    {"mode", MQS_PARAM_ENUM, "fast", 1, 0, "fast|slow", "mode"},
-    {"file", MQS_PARAM_STRING, NULL, 1, 0, NULL, "where to write"},
-    {"period", MQS_PARAM_DURATION, "10ms", 1, 0, NULL, "period"},
+    {.key = "fps", .type = MQS_PARAM_DOUBLE, .default_value = "30", .min = 0, .max = 240, .help = "frames per second"},
+    {.key = "count", .type = MQS_PARAM_INT, .default_value = "0", .min = 0, .max = 1e9, .help = "frames"},
+    {.key = "mode", .type = MQS_PARAM_ENUM, .default_value = "fast", .choices = "fast|slow", .help = "mode"},
+    {.key = "file", .type = MQS_PARAM_STRING, .help = "where to write"},
+    {.key = "period", .type = MQS_PARAM_DURATION, .default_value = "10ms", .help = "period"},
 };
 static const mqs_block_descriptor desc = {MQS_BLOCK_HEADER, .name = "demo", .params = specs, .param_count = 5};
 

@@ -21,18 +21,21 @@
  * Return values: 0 (or a positive status) on success, negative errno codes
  * on failure, as everywhere in multiqueue-shm.
  *
- * A minimal filter:
+ * Growth: the descriptor, the host table and the input-set info carry their
+ * own size and only grow at the end (the minor version goes up); the host
+ * reads what an older block left out as zero, and every wrapper below checks
+ * the host's table before a call, so a block built against a newer SDK gets
+ * -ENOTSUP from an older host instead of a jump through a missing pointer.
+ *
+ * A minimal one-in, one-out filter (the host allocates, sizes, copies the
+ * metadata and sends; the block writes the payload):
  *
  *     #include <mqs/block.h>
- *     static int process(mqs_block_ctx *ctx, const mqs_buffer *const *in) {
- *         mqs_buffer out;
- *         int rc = mqs_alloc(ctx, 0, &out);
- *         if (rc < 0) return rc;
- *         const uint8_t *src = in[0]->data;
- *         uint8_t *dst = out.data;
- *         for (uint64_t i = 0; i < in[0]->meta->length; i++) dst[i] = 255 - src[i];
- *         mqs_copy_meta(&out, in[0]);
- *         return mqs_send(ctx, 0, &out);
+ *     static int invert(mqs_block_ctx *ctx, const mqs_buffer *in, mqs_buffer *out) {
+ *         const uint8_t *src = in->data;
+ *         uint8_t *dst = out->data;
+ *         for (uint64_t i = 0; i < out->meta->length; i++) dst[i] = (uint8_t)(255 - src[i]);
+ *         return 0;
  *     }
  *     static const mqs_port_spec ports[] = {
  *         {.name = "in", .direction = MQS_PORT_INPUT},
@@ -43,8 +46,11 @@
  *         .name = "invert", .summary = "invert every byte",
  *         .kind = MQS_BLOCK_FILTER,
  *         .ports = ports, .port_count = 2,
- *         .process = process,
+ *         .transform = invert,
  *     };
+ *
+ * A block that allocates and sends itself implements process() instead, and
+ * sets the length of what it sends: out.meta->length = n.
  */
 #ifndef MQS_BLOCK_H
 #define MQS_BLOCK_H
@@ -53,6 +59,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <errno.h> /* blocks return negative errno codes */
 
@@ -63,7 +70,7 @@ extern "C" {
 #endif
 
 #define MQS_BLOCK_ABI_MAJOR 1 /* the host refuses a block with another major */
-#define MQS_BLOCK_ABI_MINOR 0 /* grows when fields are appended */
+#define MQS_BLOCK_ABI_MINOR 1 /* grows when fields are appended; 1: flags, input sets, transform */
 
 typedef struct mqs_block_ctx mqs_block_ctx;
 typedef struct mqs_params mqs_params;
@@ -75,19 +82,36 @@ typedef enum mqs_block_kind {
 } mqs_block_kind;
 
 /* Status a block may return besides 0 and negative errors. */
-#define MQS_EOS 1 /* produce(): no more data; the host closes the outputs */
+#define MQS_EOS 1  /* produce(): no more data; the host closes the outputs */
+#define MQS_SKIP 2 /* transform(): send nothing for this input */
+
+/* Descriptor flags (mqs_block_descriptor.flags). */
+enum {
+    /* Its inputs must be aligned: when two or more are connected, the graph
+     * must give the block a `sync` policy other than none. */
+    MQS_BLOCK_ALIGNED = 1u << 0,
+};
 
 typedef enum mqs_port_direction {
     MQS_PORT_INPUT = 1,
     MQS_PORT_OUTPUT = 2,
 } mqs_port_direction;
 
+/* Port flags (mqs_port_spec.flags). */
+enum {
+    /* Input: may be left unconnected. It is then absent: in[i] is always
+     * NULL and input_caps[i].flags has MQS_CAPS_ABSENT (mqs_input_connected). */
+    MQS_PORT_OPTIONAL = 1u << 0,
+};
+
 typedef struct mqs_port_spec {
     const char *name;
     mqs_port_direction direction;
     uint32_t header_type; /* input: required MQS_HEADER_* (NONE: anything) */
     uint32_t format;      /* input: required video format (MQS_FORMAT_ANY: any) */
+    uint32_t flags;       /* MQS_PORT_* (since 1.1) */
     const char *help;
+    uint64_t reserved[4]; /* zero: room for later minor versions */
 } mqs_port_spec;
 
 typedef enum mqs_param_type {
@@ -103,10 +127,12 @@ typedef enum mqs_param_type {
 typedef struct mqs_param_spec {
     const char *key;
     mqs_param_type type;
+    uint32_t flags;            /* none defined yet (since 1.1); zero */
     const char *default_value; /* as written in a graph file; NULL: required */
-    double min, max;           /* numeric range, inclusive; ignored when min > max */
+    double min, max;           /* numeric range, inclusive; both left out (0): no range */
     const char *choices;       /* MQS_PARAM_ENUM: "bars|box|noise" */
     const char *help;
+    uint64_t reserved[4];      /* zero: room for later minor versions */
 } mqs_param_spec;
 
 /* A buffer as a block sees it. Process-local view: never store it in shared
@@ -117,6 +143,28 @@ typedef struct mqs_buffer {
     void *data;            /* writable for buffers the block allocated; inputs are read-only */
     uint64_t capacity;     /* bytes available at data */
 } mqs_buffer;
+
+/* Flags of an input set (mqs_input_set.flags). */
+enum {
+    MQS_SET_PARTIAL = 1u << 0, /* some connected input has no buffer in this set (in[i] NULL) */
+};
+
+/* What the host knows about the input set process() is called with, beyond
+ * the buffers themselves (since 1.1; see docs/alignment.md). Valid during
+ * that process() call only. */
+typedef struct mqs_input_set {
+    uint32_t size;   /* sizeof(mqs_input_set) of the host: fields only grow at the end */
+    uint32_t flags;  /* MQS_SET_* */
+    int64_t pts;     /* exact: the common pts; approximate: the earliest member's;
+                        nearest/latest/interpolate: the reference's; no sync: the buffer's */
+    int64_t spread;  /* latest minus earliest member pts */
+    /* interpolate: per input, the buffer after pts (NULL when none: then in[i]
+     * is held as it is), and where pts lies between in[i] and next[i]:
+     * (pts - in[i].pts) / (next[i].pts - in[i].pts). Other policies: NULL, 0. */
+    const mqs_buffer *const *next;
+    const double *weight;
+    uint64_t reserved[4];
+} mqs_input_set;
 
 /* Host services, reached through the context (blocks do not link against
  * the host). Use the inline wrappers below. The table only grows at the end;
@@ -132,6 +180,9 @@ typedef struct mqs_host_api {
     bool (*stopping)(mqs_block_ctx *ctx);
     /* Report a named statistic (e.g. "frames", "corrupt") for mqrun --stats. */
     void (*report)(mqs_block_ctx *ctx, const char *key, double value);
+    /* Since 1.1. */
+    int (*input_set)(mqs_block_ctx *ctx, const mqs_input_set **out);
+    int64_t (*start_time)(mqs_block_ctx *ctx);
 } mqs_host_api;
 
 /* Param accessors; the host has validated every value and applied defaults,
@@ -169,7 +220,7 @@ typedef struct mqs_block_descriptor {
     uint32_t abi_major;
     uint32_t abi_minor;
     uint32_t size;          /* sizeof(mqs_block_descriptor) the block was built with */
-    uint32_t reserved;
+    uint32_t flags;         /* MQS_BLOCK_* (zero in 1.0 blocks) */
     const char *name;       /* = the plugin's basename: mqs_block_<name>.so */
     const char *summary;
     mqs_block_kind kind;
@@ -178,12 +229,14 @@ typedef struct mqs_block_descriptor {
     const mqs_param_spec *params;
     uint32_t param_count;
     size_t state_size;
+    /* Since 1.1 the former reserved field holds MQS_BLOCK_* flags; see `flags`. */
 
     /* Called before the graph starts, in the launcher, with no state: say
      * what each output carries (caps, slot size and count) from the params
      * and the inputs' caps. Defaults: every output copies input 0's caps;
      * a source without negotiate gets 4 KiB x 8 opaque slots. Fail with
-     * mqs_params_fail() to reject a connection or a param combination. */
+     * mqs_params_fail() to reject a connection or a param combination. An
+     * optional input left unconnected has MQS_CAPS_ABSENT in its caps. */
     int (*negotiate)(const mqs_params *params, const mqs_caps *inputs, uint32_t input_count, mqs_caps *outputs,
                      uint32_t output_count);
     int (*init)(mqs_block_ctx *ctx);
@@ -195,6 +248,14 @@ typedef struct mqs_block_descriptor {
     /* All inputs ended (filters, sinks): last chance to send. Optional. */
     int (*flush)(mqs_block_ctx *ctx);
     void (*fini)(mqs_block_ctx *ctx);
+    /* Since 1.1, instead of process() for a filter with one input and one
+     * output: turn `in` into `out`. The host has allocated `out` on output
+     * 0, made sure it holds what the output carries (a video frame of the
+     * output's caps, else in's length), and set its meta: in's pts,
+     * duration, flags and seq, the output's video header, and that length.
+     * The block writes the payload (and may lower meta->length). Return 0 to
+     * send it, MQS_SKIP to send nothing, or a negative error. */
+    int (*transform)(mqs_block_ctx *ctx, const mqs_buffer *in, mqs_buffer *out);
 } mqs_block_descriptor;
 
 #define MQS_BLOCK_ENTRY "mqs_block_descriptor_v1"
@@ -214,80 +275,115 @@ typedef const mqs_block_descriptor *(*mqs_block_entry_fn)(void);
 
 /* ---- host services ---- */
 
+/* Whether the host's table has method `m` (an older host's table is shorter). */
+#define MQS_HOST_HAS(ctx, m)                                                                                     \
+    ((ctx)->host->size >= offsetof(mqs_host_api, m) + sizeof((ctx)->host->m) && (ctx)->host->m != NULL)
+#define MQS_PARAMS_HAVE(p, m)                                                                                    \
+    ((p)->api->size >= offsetof(mqs_param_api, m) + sizeof((p)->api->m) && (p)->api->m != NULL)
+
 /* A new buffer of `output`'s pool: one reference. Waits while the pool is
  * exhausted (downstream still holds every slot). 0, -ECANCELED (stopping),
  * -ERANGE (no such output). */
 static inline int mqs_alloc(mqs_block_ctx *ctx, uint32_t output, mqs_buffer *out)
 {
-    return ctx->host->alloc(ctx, output, out);
+    return MQS_HOST_HAS(ctx, alloc) ? ctx->host->alloc(ctx, output, out) : -ENOTSUP;
 }
 
 /* Send the reference in `buf` on `output` to every connected input; always
  * consumes it (buf->id is cleared). Returns the number of inputs reached. */
 static inline int mqs_send(mqs_block_ctx *ctx, uint32_t output, mqs_buffer *buf)
 {
-    return ctx->host->send(ctx, output, buf);
+    return MQS_HOST_HAS(ctx, send) ? ctx->host->send(ctx, output, buf) : -ENOTSUP;
 }
 
 /* Take another reference to `buf` (e.g. an input to keep or forward). */
 static inline int mqs_ref(mqs_block_ctx *ctx, const mqs_buffer *buf, mqs_buffer *out)
 {
-    return ctx->host->ref(ctx, buf, out);
+    return MQS_HOST_HAS(ctx, ref) ? ctx->host->ref(ctx, buf, out) : -ENOTSUP;
 }
 
 static inline void mqs_unref(mqs_block_ctx *ctx, mqs_buffer *buf)
 {
-    ctx->host->unref(ctx, buf);
+    if (MQS_HOST_HAS(ctx, unref))
+        ctx->host->unref(ctx, buf);
 }
 
+/* CLOCK_MONOTONIC in ns (the graph's clock); -ENOTSUP without the method. */
 static inline int64_t mqs_now(mqs_block_ctx *ctx)
 {
-    return ctx->host->now(ctx);
+    return MQS_HOST_HAS(ctx, now) ? ctx->host->now(ctx) : -ENOTSUP;
 }
 
 /* True once the graph is stopping: a source in a long loop should return. */
 static inline bool mqs_stopping(mqs_block_ctx *ctx)
 {
-    return ctx->host->stopping(ctx);
+    return MQS_HOST_HAS(ctx, stopping) ? ctx->host->stopping(ctx) : false;
 }
 
 static inline void mqs_report(mqs_block_ctx *ctx, const char *key, double value)
 {
-    ctx->host->report(ctx, key, value);
+    if (MQS_HOST_HAS(ctx, report))
+        ctx->host->report(ctx, key, value);
 }
 
 __attribute__((format(printf, 3, 4))) static inline void mqs_log(mqs_block_ctx *ctx, int level, const char *fmt,
                                                                  ...)
 {
+    if (!MQS_HOST_HAS(ctx, log))
+        return;
     va_list ap;
     va_start(ap, fmt);
     ctx->host->log(ctx, level, fmt, ap);
     va_end(ap);
 }
 
+/* The input set of the current process() call (since 1.1): 0, or -ENOTSUP
+ * from an older host. */
+static inline int mqs_input_set_get(mqs_block_ctx *ctx, const mqs_input_set **out)
+{
+    return MQS_HOST_HAS(ctx, input_set) ? ctx->host->input_set(ctx, out) : -ENOTSUP;
+}
+
+/* When the graph started (the same instant for every block, on the graph's
+ * clock): an epoch blocks can share, e.g. cameras on one trigger. Since 1.1;
+ * -ENOTSUP from an older host. */
+static inline int64_t mqs_start_time(mqs_block_ctx *ctx)
+{
+    return MQS_HOST_HAS(ctx, start_time) ? ctx->host->start_time(ctx) : -ENOTSUP;
+}
+
+/* Whether input i is connected: an optional input may be left out. */
+static inline bool mqs_input_connected(const mqs_block_ctx *ctx, uint32_t i)
+{
+    return i < ctx->input_count && !(ctx->input_caps[i].flags & MQS_CAPS_ABSENT);
+}
+
+/* Param accessors; a host without the method gives 0, false or "". */
 static inline int64_t mqs_param_int(const mqs_params *p, const char *key)
 {
-    return p->api->get_int(p, key);
+    return MQS_PARAMS_HAVE(p, get_int) ? p->api->get_int(p, key) : 0;
 }
 
 static inline double mqs_param_double(const mqs_params *p, const char *key)
 {
-    return p->api->get_double(p, key);
+    return MQS_PARAMS_HAVE(p, get_double) ? p->api->get_double(p, key) : 0;
 }
 
 static inline bool mqs_param_bool(const mqs_params *p, const char *key)
 {
-    return p->api->get_int(p, key) != 0;
+    return mqs_param_int(p, key) != 0;
 }
 
 static inline const char *mqs_param_string(const mqs_params *p, const char *key)
 {
-    return p->api->get_string(p, key);
+    return MQS_PARAMS_HAVE(p, get_string) ? p->api->get_string(p, key) : "";
 }
 
 /* Returns -EINVAL after recording the message; use as `return mqs_params_fail(...)`. */
 __attribute__((format(printf, 2, 3))) static inline int mqs_params_fail(const mqs_params *p, const char *fmt, ...)
 {
+    if (!MQS_PARAMS_HAVE(p, fail))
+        return -EINVAL;
     va_list ap;
     va_start(ap, fmt);
     int rc = p->api->fail(p, fmt, ap);
@@ -305,6 +401,28 @@ static inline void mqs_copy_meta(mqs_buffer *to, const mqs_buffer *from)
     to->meta->flags = from->meta->flags;
     to->meta->header_type = from->meta->header_type;
     to->meta->header = from->meta->header;
+}
+
+/* Numeric samples interpolated between the two buffers an `interpolate` set
+ * gives for one input (in[i], and the set's next[i] with weight[i]):
+ * out[k] = a[k] + weight * (b[k] - a[k]) for the first n doubles of each
+ * payload; b NULL gives a's values. Returns n, or -EINVAL when a payload
+ * holds fewer than n doubles. Angles that wrap need their own care. */
+static inline int mqs_interpolate_doubles(const mqs_buffer *a, const mqs_buffer *b, double weight, double *out,
+                                          uint32_t n)
+{
+    uint64_t need = (uint64_t)n * sizeof(double);
+    if (!a || a->meta->length < need || (b && b->meta->length < need))
+        return -EINVAL;
+    for (uint32_t k = 0; k < n; k++) {
+        double x, y;
+        memcpy(&x, (const uint8_t *)a->data + k * sizeof(double), sizeof x);
+        y = x;
+        if (b)
+            memcpy(&y, (const uint8_t *)b->data + k * sizeof(double), sizeof y);
+        out[k] = x + weight * (y - x);
+    }
+    return (int)n;
 }
 
 /* Bytes of one video frame. */

@@ -110,8 +110,14 @@ typedef struct mqs_caps {
     uint32_t slot_count;  /* buffers in the output's pool */
     uint64_t slot_size;   /* bytes per buffer */
     double rate;          /* nominal buffers per second, 0 if unknown */
-    uint32_t reserved[6];
+    uint32_t flags;       /* MQS_CAPS_* */
+    uint32_t reserved[5];
 } mqs_caps;
+
+/* Caps flags (mqs_caps.flags). */
+enum {
+    MQS_CAPS_ABSENT = 1u << 0, /* an optional input left unconnected: nothing arrives on it */
+};
 _Static_assert(sizeof(mqs_caps) == 64, "caps layout");
 
 /* Full-queue policies of an input. */

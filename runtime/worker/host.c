@@ -126,6 +126,22 @@ static void host_report(mqs_block_ctx *ctx, const char *key, double value)
     r->value = value;
 }
 
+static int host_input_set(mqs_block_ctx *ctx, const mqs_input_set **out)
+{
+    *out = &host_of(ctx)->set;
+    return 0;
+}
+
+static int64_t host_start_time(mqs_block_ctx *ctx)
+{
+    return mqs_domain_start_time(host_of(ctx)->domain);
+}
+
+int mqs_host_call(mqs_host *h, const mqs_buffer *const *in)
+{
+    return h->desc->process(&h->ctx, in);
+}
+
 static const mqs_host_api host_api = {
     .size = sizeof(mqs_host_api),
     .alloc = host_alloc,
@@ -136,6 +152,8 @@ static const mqs_host_api host_api = {
     .now = host_now,
     .stopping = host_stopping,
     .report = host_report,
+    .input_set = host_input_set,
+    .start_time = host_start_time,
 };
 
 int mqs_host_init(mqs_host *h)
@@ -146,6 +164,7 @@ int mqs_host_init(mqs_host *h)
     ctx->instance = h->instance;
     ctx->input_caps = h->input_caps;
     ctx->output_caps = h->output_caps;
+    h->set = (mqs_input_set){.size = sizeof(mqs_input_set), .next = h->set_next, .weight = h->set_weight};
     size_t size = h->desc->state_size ? h->desc->state_size : 1;
     ctx->state = calloc(1, size);
     return ctx->state ? 0 : -ENOMEM;

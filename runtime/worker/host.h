@@ -28,6 +28,10 @@ typedef struct mqs_host {
     uint32_t pools[MQS_HOST_MAX_PORTS];   /* pool of each output port */
     mqs_caps input_caps[MQS_HOST_MAX_PORTS];
     mqs_caps output_caps[MQS_HOST_MAX_PORTS];
+    /* The input set of the current process() call (mqs_input_set_get). */
+    mqs_input_set set;
+    const mqs_buffer *set_next[MQS_HOST_MAX_PORTS];
+    double set_weight[MQS_HOST_MAX_PORTS];
     mqs_host_report reports[MQS_HOST_MAX_REPORTS];
     uint32_t report_count;
     int verbosity;
@@ -37,6 +41,10 @@ typedef struct mqs_host {
 /* Fill host->ctx for the block: the service table, caps, state. */
 int mqs_host_init(mqs_host *host);
 void mqs_host_fini(mqs_host *host);
+
+/* Hand the block one input set (h->set describes it): process(), or
+ * transform() for a one-in, one-out filter. The block's return value. */
+int mqs_host_call(mqs_host *h, const mqs_buffer *const *in);
 
 /* A block-facing view of a buffer the worker holds. */
 void mqs_host_view(mqs_host *host, mqs_buffer_id id, mqs_buffer *out);
