@@ -8,6 +8,7 @@
 
 #include "bench_pipeline.h"
 #include "bench_queue.h"
+#include "bench_sync.h"
 
 typedef struct bench_command {
     const char *name;
@@ -18,6 +19,7 @@ typedef struct bench_command {
 static const bench_command commands[] = {
     {"queue", bench_queue_main, "one queue, two processes: throughput and latency vs bare ring, pipe, socket"},
     {"pipeline", bench_pipeline_main, "source -> passthrough -> sink, 64 B to 4K frames, vs pipe and socket chains"},
+    {"sync", bench_sync_main, "aligning 2, 4, 8 inputs per policy: cost vs bare pops, latency with and without hints"},
 };
 
 static void usage(FILE *out)

@@ -57,7 +57,11 @@ struct mqs_aligner {
     mask owned;         /* set members that the set alone holds (released at done) */
     int64_t last_arrival; /* of the members of the set being built */
     input in[MQS_ALIGN_MAX_INPUTS];
-    mqs_align_set set;
+    mqs_align_set set; /* next[] and weight[] stay NONE and 0 but for interpolate */
+    /* Scratch of the approximate search, per input: the window's position
+     * and value, and the narrowest window's position. */
+    uint32_t cursor[MQS_ALIGN_MAX_INPUTS], best[MQS_ALIGN_MAX_INPUTS];
+    int64_t value[MQS_ALIGN_MAX_INPUTS];
 };
 
 /* ---- names ---- */
@@ -181,11 +185,11 @@ static void set_begin(mqs_aligner *a, int64_t pts)
     s->input_count = a->count;
     s->pts = pts;
     s->partial = false;
-    for (uint32_t i = 0; i < a->count; i++) {
-        s->id[i] = s->next[i] = MQS_BUFFER_ID_NONE;
-        s->member_pts[i] = 0;
-        s->weight[i] = 0;
-    }
+    for (uint32_t i = 0; i < a->count; i++)
+        s->id[i] = MQS_BUFFER_ID_NONE; /* member_pts is set with id */
+    if (a->policy == MQS_SYNC_INTERPOLATE)
+        for (uint32_t i = 0; i < a->count; i++)
+            s->next[i] = MQS_BUFFER_ID_NONE, s->weight[i] = 0;
     a->owned = 0;
     a->last_arrival = BEFORE_ALL;
 }
@@ -307,83 +311,88 @@ static step exact_step(mqs_aligner *a)
 
 /* ---- approximate ---- */
 
-/* One window of the search: a position in each present input's ring, or a
- * lower bound for an input whose ring it ran past (virtual). */
-typedef struct frontier {
-    uint32_t cursor[MQS_ALIGN_MAX_INPUTS];
-    int64_t value[MQS_ALIGN_MAX_INPUTS];
-    mask members, virtual_inputs;
-} frontier;
+/* The search's window: a position in each present input's ring (a->cursor,
+ * value = its pts), or, for an input the window ran past (virtual), a lower
+ * bound on the pts of the buffer it still lacks. */
+typedef struct window {
+    uint32_t members[MQS_ALIGN_MAX_INPUTS]; /* the present inputs */
+    uint32_t count;
+    mask virtual_inputs;
+    uint32_t start;     /* input of the earliest value (lowest index on ties) */
+    int64_t low, high;  /* earliest and latest value */
+} window;
 
-static uint32_t frontier_start(const mqs_aligner *a, const frontier *f)
+static void measure_window(const mqs_aligner *a, window *w)
 {
-    uint32_t s = 0;
-    int64_t low = NEVER;
-    for (uint32_t i = 0; i < a->count; i++)
-        if ((f->members & BIT(i)) && f->value[i] < low)
-            low = f->value[i], s = i;
-    return s;
-}
-
-static int64_t frontier_end(const mqs_aligner *a, const frontier *f, uint32_t *at_input)
-{
-    int64_t high = BEFORE_ALL;
-    for (uint32_t i = 0; i < a->count; i++)
-        if ((f->members & BIT(i)) && f->value[i] >= high)
-            high = f->value[i], *at_input = i;
-    return high;
+    w->low = NEVER, w->high = BEFORE_ALL;
+    for (uint32_t m = 0; m < w->count; m++) {
+        uint32_t i = w->members[m];
+        int64_t v = a->value[i];
+        if (v < w->low)
+            w->low = v, w->start = i;
+        if (v > w->high)
+            w->high = v;
+    }
 }
 
 /* Move input s of the window one buffer later: 1 if it moved to a real
  * buffer, 0 if past its ring (now virtual), -1 if nothing later can come. */
-static int advance(const mqs_aligner *a, frontier *f, uint32_t s, int64_t pivot_time)
+static int advance(mqs_aligner *a, window *w, uint32_t s, int64_t pivot_time)
 {
     const input *in = &a->in[s];
-    if (f->cursor[s] + 1 < in->count) {
-        f->value[s] = at(in, ++f->cursor[s])->pts;
+    if (a->cursor[s] + 1 < in->count) {
+        a->value[s] = at(in, ++a->cursor[s])->pts;
         return 1;
     }
     /* A full ring takes nothing more until this decision is made. */
     int64_t bound = in->count >= in->depth ? NEVER : next_lower_bound(in);
     if (bound == NEVER)
         return -1;
-    f->value[s] = bound > pivot_time ? bound : pivot_time;
-    f->virtual_inputs |= BIT(s);
+    a->value[s] = bound > pivot_time ? bound : pivot_time;
+    w->virtual_inputs |= BIT(s);
     return 0;
 }
 
-/* ROS ApproximateTime's search: the pivot is the input with the latest head;
- * every window that still holds the pivot's head is a candidate, found by
- * moving the earliest member on; the narrowest wins (the first, on ties).
- * The candidate is final once the earliest member is the pivot's head, or
- * once even the most optimistic later window is no narrower. */
-static step approximate_search(mqs_aligner *a, const heads *h, frontier *best)
+/* ROS ApproximateTime's search: the pivot is the input with the latest head
+ * (highest index on ties); every window that still holds the pivot's head
+ * is a candidate, found by moving the earliest member on; the narrowest
+ * wins (the first, on ties) and ends up in a->best. The candidate is final
+ * once the earliest member is the pivot's head, or once even the most
+ * optimistic later window is no narrower. */
+static step approximate_search(mqs_aligner *a, const heads *h)
 {
-    frontier f = {.members = h->present};
-    for (uint32_t i = 0; i < a->count; i++)
-        f.value[i] = (h->present & BIT(i)) ? at(&a->in[i], 0)->pts : 0;
+    window w; /* filled below: zeroing all 64 members would cost more than the search */
+    w.count = w.start = 0;
+    w.virtual_inputs = 0;
     uint32_t pivot = 0;
-    int64_t pivot_time = frontier_end(a, &f, &pivot), best_spread = span(pivot_time, h->low);
-    *best = f;
+    for (uint32_t i = 0; i < a->count; i++)
+        if (h->present & BIT(i)) {
+            a->cursor[i] = a->best[i] = 0;
+            a->value[i] = at(&a->in[i], 0)->pts;
+            w.members[w.count++] = i;
+            pivot = a->value[i] == h->high ? i : pivot;
+        }
+    int64_t pivot_time = h->high, best_spread = span(h->high, h->low);
+    measure_window(a, &w);
     for (;;) {
-        uint32_t s = frontier_start(a, &f), e;
-        int64_t end = frontier_end(a, &f, &e);
-        if (s == pivot || (f.virtual_inputs & BIT(s)) || span(end, pivot_time) >= best_spread)
+        if (w.start == pivot || (w.virtual_inputs & BIT(w.start)) || span(w.high, pivot_time) >= best_spread)
             return STEP_SET;
-        int moved = advance(a, &f, s, pivot_time);
-        if (moved < 0)
+        if (advance(a, &w, w.start, pivot_time) < 0)
             return STEP_SET;
-        end = frontier_end(a, &f, &e);
-        int64_t spread = span(end, f.value[frontier_start(a, &f)]);
-        if (!f.virtual_inputs) {
-            if (spread < best_spread)
-                *best = f, best_spread = spread;
+        measure_window(a, &w);
+        int64_t spread = span(w.high, w.low);
+        if (!w.virtual_inputs) {
+            if (spread < best_spread) {
+                best_spread = spread;
+                for (uint32_t m = 0; m < w.count; m++)
+                    a->best[w.members[m]] = a->cursor[w.members[m]];
+            }
             continue;
         }
-        if (span(end, pivot_time) >= best_spread)
+        if (span(w.high, pivot_time) >= best_spread)
             return STEP_SET;
         if (spread < best_spread) /* a narrower window may still come: wait for the inputs it needs */
-            return wait_for(a, f.virtual_inputs, h->since);
+            return wait_for(a, w.virtual_inputs, h->since);
     }
 }
 
@@ -402,18 +411,17 @@ static step approximate_step(mqs_aligner *a)
         drop_front(a, h.first, missing_reason(a, h.missing));
         return STEP_PROGRESS;
     }
-    frontier best;
-    if (approximate_search(a, &h, &best) == STEP_WAIT)
+    if (approximate_search(a, &h) == STEP_WAIT)
         return STEP_WAIT;
     int64_t earliest = NEVER;
     for (uint32_t i = 0; i < a->count; i++)
-        if ((h.present & BIT(i)) && best.value[i] < earliest)
-            earliest = best.value[i];
+        if ((h.present & BIT(i)) && at(&a->in[i], a->best[i])->pts < earliest)
+            earliest = at(&a->in[i], a->best[i])->pts;
     set_begin(a, earliest);
     for (uint32_t i = 0; i < a->count; i++) {
         if (!(h.present & BIT(i)))
             continue;
-        for (uint32_t k = 0; k < best.cursor[i]; k++)
+        for (uint32_t k = 0; k < a->best[i]; k++)
             drop_front(a, i, MQS_DROP_SUPERSEDED);
         set_take(a, i);
     }

@@ -111,4 +111,14 @@ uint32_t mqs_align_held(const mqs_aligner *a);
 /* Every input ended and everything was decided: no more sets will come. */
 bool mqs_align_finished(const mqs_aligner *a);
 
+/* ---- align_domain.c: the aligner of a process's inputs ---- */
+
+/* An aligner for the calling process's input queues `queues` (aligner input
+ * k is queues[k]), configured from the domain: the process's sync settings,
+ * each queue's depth, period and optional flag, the counters in shared
+ * memory, and releases by mqs_buffer_unref. NULL when the process does not
+ * align (policy none), the reference is not among `queues`, or memory runs
+ * out (mqs_last_error says which). */
+mqs_aligner *mqs_align_create_for(mqs_domain *d, const uint32_t *queues, uint32_t count);
+
 #endif

@@ -1,4 +1,5 @@
 /* Graph statistics snapshots and their two renderings. */
+#include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +14,27 @@ struct mqs_stats_snapshot {
     uint32_t *restarts;
     mqs_queue_stats *queue;
     mqs_pool_stats *pool;
+    mqs_align_stats **align; /* per process; NULL where it does not align */
+    mqs_input_stats *input;  /* per queue */
 };
 
 static const char *const state_names[] = {"free", "running", "exited"};
+
+/* The counters of every aligning process and of every input. */
+static int take_align(mqs_stats_snapshot *s, const mqs_domain *d)
+{
+    for (uint32_t p = 0; p < s->processes; p++) {
+        mqs_align_stats a;
+        if (mqs_align_stats_get(d, p, &a) != 0)
+            continue;
+        if (!(s->align[p] = malloc(sizeof a)))
+            return -ENOMEM;
+        *s->align[p] = a;
+    }
+    for (uint32_t q = 0; q < s->queues; q++)
+        mqs_input_stats_get(d, q, &s->input[q]);
+    return 0;
+}
 
 mqs_stats_snapshot *mqs_stats_take(const mqs_domain *d)
 {
@@ -31,7 +50,9 @@ mqs_stats_snapshot *mqs_stats_take(const mqs_domain *d)
     s->restarts = calloc(s->processes, sizeof *s->restarts);
     s->queue = calloc(s->queues ? s->queues : 1, sizeof *s->queue);
     s->pool = calloc(s->pools ? s->pools : 1, sizeof *s->pool);
-    if (!s->proc || !s->restarts || !s->queue || !s->pool) {
+    s->align = calloc(s->processes, sizeof *s->align);
+    s->input = calloc(s->queues ? s->queues : 1, sizeof *s->input);
+    if (!s->proc || !s->restarts || !s->queue || !s->pool || !s->align || !s->input || take_align(s, d) != 0) {
         mqs_stats_free(s);
         return NULL;
     }
@@ -52,6 +73,10 @@ void mqs_stats_free(mqs_stats_snapshot *s)
     free(s->restarts);
     free(s->queue);
     free(s->pool);
+    for (uint32_t p = 0; s->align && p < s->processes; p++)
+        free(s->align[p]);
+    free(s->align);
+    free(s->input);
     free(s);
 }
 
@@ -73,6 +98,54 @@ static const char *state_name(mqs_process_state st)
     return (unsigned)st < sizeof state_names / sizeof state_names[0] ? state_names[st] : "?";
 }
 
+static uint64_t sets_before(const mqs_stats_snapshot *before, uint32_t p)
+{
+    return before && before->align[p] ? before->align[p]->sets : 0;
+}
+
+static void print_align_inputs(FILE *out, const mqs_stats_snapshot *now, uint32_t p)
+{
+    const mqs_domain *d = now->domain;
+    for (uint32_t q = 0; q < now->queues; q++) {
+        if (mqs_queue_consumer(d, q) != p)
+            continue;
+        const mqs_input_stats *in = &now->input[q];
+        fprintf(out, "    %-22s %10llu", mqs_queue_name(d, q), (unsigned long long)in->delivered);
+        for (uint32_t r = 0; r < MQS_DROP_REASONS; r++)
+            fprintf(out, " %12llu", (unsigned long long)in->dropped[r]);
+        fputc('\n', out);
+    }
+}
+
+/* Per aligned block: sets, their rate, partial ones, spread and latency
+ * percentiles (ms); per input: delivered and dropped by reason. */
+static void print_align_table(FILE *out, const mqs_stats_snapshot *before, const mqs_stats_snapshot *now)
+{
+    bool header = false;
+    for (uint32_t p = 1; p < now->processes; p++) {
+        const mqs_align_stats *a = now->align[p];
+        if (!a)
+            continue;
+        if (!header) {
+            fprintf(out, "  %-24s %-11s %8s %8s %8s  %-22s %s\n", "aligned block", "policy", "sets", "rate/s",
+                    "partial", "spread p50/p99/max ms", "latency p50/p99/max ms");
+            header = true;
+        }
+        fprintf(out, "  %-24s %-11s %8llu %8.1f %8llu  %6.2f/%6.2f/%6.2f  %6.2f/%6.2f/%6.2f\n",
+                mqs_process_name(now->domain, p), mqs_sync_policy_name(a->config.policy),
+                (unsigned long long)a->sets, rate(before, now, sets_before(before, p), a->sets),
+                (unsigned long long)a->partial, mqs_histogram_percentile(&a->spread, 50) / 1e6,
+                mqs_histogram_percentile(&a->spread, 99) / 1e6, mqs_histogram_percentile(&a->spread, 100) / 1e6,
+                mqs_histogram_percentile(&a->latency, 50) / 1e6, mqs_histogram_percentile(&a->latency, 99) / 1e6,
+                mqs_histogram_percentile(&a->latency, 100) / 1e6);
+        fprintf(out, "    %-22s %10s", "input", "delivered");
+        for (uint32_t r = 0; r < MQS_DROP_REASONS; r++)
+            fprintf(out, " %12s", mqs_drop_reason_name((mqs_drop_reason)r));
+        fputc('\n', out);
+        print_align_inputs(out, now, p);
+    }
+}
+
 void mqs_stats_print_table(FILE *out, const mqs_stats_snapshot *before, const mqs_stats_snapshot *now, bool final)
 {
     const mqs_domain *d = now->domain;
@@ -90,6 +163,7 @@ void mqs_stats_print_table(FILE *out, const mqs_stats_snapshot *before, const mq
                 rate(before, now, before ? before->queue[q].popped : 0, n->popped), (unsigned long long)n->popped,
                 (unsigned long long)n->dropped, n->length, n->depth, (unsigned long long)n->high_water);
     }
+    print_align_table(out, before, now);
     fprintf(out, "  %-40s %10s %10s %9s\n", "pool", "in use", "allocs", "waits");
     for (uint32_t i = 0; i < now->pools; i++)
         fprintf(out, "  %-40s %4u/%-5u %10llu %9llu\n", mqs_pool_name(d, i), now->pool[i].in_use,
@@ -140,11 +214,57 @@ static json_t *pools_json(const mqs_stats_snapshot *now)
     return a;
 }
 
+static json_t *percentiles_json(const mqs_histogram *h)
+{
+    return json_pack("{s:I, s:I, s:I}", "p50", (json_int_t)mqs_histogram_percentile(h, 50), "p99",
+                     (json_int_t)mqs_histogram_percentile(h, 99), "max", (json_int_t)mqs_histogram_percentile(h, 100));
+}
+
+static json_t *align_inputs_json(const mqs_stats_snapshot *now, uint32_t p)
+{
+    const mqs_domain *d = now->domain;
+    json_t *a = json_array();
+    for (uint32_t q = 0; q < now->queues; q++) {
+        if (mqs_queue_consumer(d, q) != p)
+            continue;
+        const mqs_input_stats *in = &now->input[q];
+        json_t *dropped = json_object();
+        for (uint32_t r = 0; r < MQS_DROP_REASONS; r++)
+            json_object_set_new(dropped, mqs_drop_reason_name((mqs_drop_reason)r), json_integer((json_int_t)in->dropped[r]));
+        json_array_append_new(a, json_pack("{s:s, s:I, s:b, s:I, s:o}", "input", mqs_queue_name(d, q), "period_ns",
+                                           (json_int_t)in->period_ns, "optional", in->optional, "delivered",
+                                           (json_int_t)in->delivered, "dropped", dropped));
+    }
+    return a;
+}
+
+static json_t *aligned_json(const mqs_stats_snapshot *before, const mqs_stats_snapshot *now)
+{
+    json_t *a = json_array();
+    for (uint32_t p = 1; p < now->processes; p++) {
+        const mqs_align_stats *s = now->align[p];
+        if (!s)
+            continue;
+        const mqs_sync_config *c = &s->config;
+        json_t *reference = c->reference < now->queues ? json_string(mqs_queue_name(now->domain, c->reference)) : json_null();
+        json_t *tolerance = c->tolerance_ns == MQS_TOLERANCE_UNLIMITED ? json_null() : json_integer((json_int_t)c->tolerance_ns);
+        json_array_append_new(
+            a, json_pack("{s:s, s:s, s:o, s:I, s:s, s:o, s:I, s:I, s:f, s:o, s:o, s:o}", "block",
+                         mqs_process_name(now->domain, p), "policy", mqs_sync_policy_name(c->policy), "tolerance_ns",
+                         tolerance, "timeout_ns", (json_int_t)c->timeout_ns, "on_missing", c->partial ? "partial" : "drop",
+                         "reference", reference, "sets", (json_int_t)s->sets, "partial", (json_int_t)s->partial, "rate",
+                         rate(before, now, sets_before(before, p), s->sets), "spread_ns", percentiles_json(&s->spread),
+                         "latency_ns", percentiles_json(&s->latency), "inputs", align_inputs_json(now, p)));
+    }
+    return a;
+}
+
 void mqs_stats_print_json(FILE *out, const mqs_stats_snapshot *before, const mqs_stats_snapshot *now, bool final)
 {
-    json_t *o = json_pack("{s:s, s:I, s:b, s:o, s:o, s:o}", "domain", mqs_domain_name(now->domain), "t_ns",
+    json_t *o = json_pack("{s:s, s:I, s:b, s:o, s:o, s:o, s:o}", "domain", mqs_domain_name(now->domain), "t_ns",
                           (json_int_t)now->t_ns, "final", final, "blocks", blocks_json(now), "connections",
-                          connections_json(before, now), "pools", pools_json(now));
+                          connections_json(before, now), "pools", pools_json(now), "aligned",
+                          aligned_json(before, now));
     char *text = json_dumps(o, JSON_COMPACT);
     if (text) {
         fprintf(out, "%s\n", text);

@@ -11,6 +11,7 @@
 
 #define MQS_HOST_MAX_PORTS 64
 #define MQS_HOST_MAX_REPORTS 16
+#define MQS_HOST_ABSENT UINT32_MAX /* an optional input port left unconnected */
 
 typedef struct mqs_host_report {
     char key[32];
@@ -23,7 +24,7 @@ typedef struct mqs_host {
     const mqs_block_descriptor *desc;
     mqs_block_ctx ctx;
     const char *instance;
-    uint32_t inputs[MQS_HOST_MAX_PORTS];  /* domain queue of each input port */
+    uint32_t inputs[MQS_HOST_MAX_PORTS];  /* domain queue of each input port, MQS_HOST_ABSENT */
     uint32_t outputs[MQS_HOST_MAX_PORTS]; /* domain output of each output port */
     uint32_t pools[MQS_HOST_MAX_PORTS];   /* pool of each output port */
     mqs_caps input_caps[MQS_HOST_MAX_PORTS];

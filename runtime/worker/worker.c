@@ -109,8 +109,13 @@ static int resolve_port(mqs_host *h, const mqs_port_spec *spec)
     mqs_block_ctx *ctx = &h->ctx;
     if (spec->direction == MQS_PORT_INPUT) {
         int q = find_queue(h->domain, self, name);
-        if (q < 0 || ctx->input_count == MQS_HOST_MAX_PORTS)
+        if ((q < 0 && !(spec->flags & MQS_PORT_OPTIONAL)) || ctx->input_count == MQS_HOST_MAX_PORTS)
             return -ENOENT;
+        if (q < 0) { /* an optional input left unconnected: absent */
+            h->inputs[ctx->input_count] = MQS_HOST_ABSENT;
+            h->input_caps[ctx->input_count++] = (mqs_caps){.flags = MQS_CAPS_ABSENT};
+            return 0;
+        }
         h->inputs[ctx->input_count] = (uint32_t)q;
         h->input_caps[ctx->input_count++] = *mqs_output_caps(h->domain, mqs_queue_output(h->domain, (uint32_t)q));
         return 0;
