@@ -1,7 +1,12 @@
 /* Graph files: every bad file in tests/graphs/bad gives exactly its message,
- * with file:line:column; the example graphs load; --set and the worker's
- * JSON params are checked against the block's specs; units parse. */
+ * with file:line:column; the example graphs and tests/graphs/good load into
+ * the model they describe; --set and the worker's JSON params are checked
+ * against the block's specs; units parse. Test graphs are read from their
+ * copy in the build tree (MQS_TEST_GRAPHS), beside the test-only blocks. */
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "graph/graph_load.h"
@@ -23,35 +28,67 @@ static void expand_dir(char *out, size_t size, const char *message, const char *
 }
 
 static const bad_graph bad_graphs[] = {
+    {"aligned_sync_none.yaml", "9:13: error: block 'join' (test_join) must align its 2 connected inputs, but its sync policy is none (hint: pick a policy, e.g. sync: { policy: approximate, tolerance: 10ms } (see docs/alignment.md))"},
+    {"aligned_without_sync.yaml", "5:3: error: block 'join' (test_join) must align its 2 connected inputs, but has no sync policy (hint: add sync: { policy: approximate, tolerance: 10ms } (see docs/alignment.md))"},
     {"bad_block_name.yaml", "3:3: error: block name 'my camera' must be 1..31 characters of A-Z a-z 0-9 _ -"},
+    {"bad_clock.yaml", "2:8: error: unknown clock 'realtime' (hint: monotonic)"},
     {"bad_duration.yaml", "5:23: error: block 'cam': param 'jitter': '10 parsecs' is not a duration (write a number with ns, us, ms or s, e.g. 10ms)"},
     {"bad_from_syntax.yaml", "6:19: error: 'cam' is not BLOCK.PORT (hint: e.g. camera.out)"},
     {"bad_graph_name.yaml", "1:7: error: graph name 'my graph' must be 1..47 characters of A-Z a-z 0-9 _ -"},
+    {"bad_huge_pages.yaml", "5:35: error: huge_pages must be true or false"},
     {"bad_number.yaml", "5:22: error: block 'cam': param 'width' = 'wide' is not an integer"},
     {"bad_restart.yaml", "5:14: error: unknown restart policy 'sometimes' (hint: never, on-failure or always)"},
     {"bad_size.yaml", "5:34: error: slot_size: '4 megabytes' is not a size (write a number with B, KiB, MiB or GiB, e.g. 4MiB)"},
+    {"bad_wait.yaml", "2:7: error: unknown wait mode 'busy' (hint: spin, hybrid or sleep)"},
+    {"block_not_mapping.yaml", "3:8: error: block 'cam' must be a mapping with at least `type`"},
     {"cycle.yaml", "3:3: error: the graph has a cycle: a -> b -> a (hint: data must flow one way)"},
+    {"depth_not_a_number.yaml", "6:43: error: depth 'deep' is not a number (hint: queue entries, 1..65536, e.g. 8)"},
     {"depth_out_of_range.yaml", "6:43: error: depth '0' is out of range 1..65536"},
     {"duplicate_block.yaml", "4:3: error: 'cam' appears twice in `blocks` (hint: each key may be given once)"},
     {"empty_blocks.yaml", "2:9: error: `blocks` is empty (hint: a graph needs at least one block)"},
+    {"empty_file.yaml", "1:1: error: the graph file is empty"},
     {"format_mismatch.yaml", "4:3: error: block 'rec' (y4m_sink): input 'in' carries rgb24 video: YUV4MPEG2 has no RGB; insert a grayscale block before y4m_sink, or produce i420"},
     {"incompatible_ports.yaml", "6:19: error: block 'gray' input 'in' takes video, but imu.out carries sensor samples"},
     {"input_fed_twice.yaml", "9:7: error: 'in' appears twice in inputs (hint: each key may be given once)"},
     {"input_not_fed.yaml", "4:3: error: block 'gray' (grayscale): input 'in' is not connected (hint: inputs: { in: BLOCK.PORT })"},
+    {"input_not_mapping.yaml", "6:19: error: an input must be a mapping (key: value lines)"},
+    {"input_optional_not_bool.yaml", "7:43: error: optional 'maybe' must be true or false"},
+    {"input_period_not_duration.yaml", "7:41: error: period: '30fps' is not a duration (write a number with ns, us, ms or s, e.g. 10ms)"},
+    {"input_period_zero.yaml", "7:41: error: period '0ms' must be more than 0 (hint: the least time between two buffers' pts, e.g. 33ms)"},
+    {"input_without_from.yaml", "6:19: error: input 'in' of block 'sink' has no `from`"},
     {"missing_blocks.yaml", "1:1: error: no `blocks` (hint: a graph lists its blocks under `blocks:`)"},
     {"missing_plugin_path.yaml", "5:11: error: block plugin {dir}/./no_such_block.so: No such file or directory (hint: `path:` is relative to the graph file's directory)"},
     {"missing_required_param.yaml", "7:13: error: block 'small': missing required param 'height' (output height in pixels)"},
     {"missing_type.yaml", "4:5: error: block 'cam' has no `type` (hint: e.g. type: pattern_source)"},
+    {"negotiate_sees_absent.yaml", "5:3: error: block 'join' (test_join): input c is absent, expected connected"},
+    {"optional_without_sync.yaml", "6:36: error: block 'sink' input 'in': `optional` without a sync policy (hint: `optional` and `period` only matter to `sync`: remove them or add a sync policy)"},
     {"param_not_a_choice.yaml", "5:23: error: block 'cam': param 'format' = 'yuyv' is not one of rgb24|gray8|i420"},
     {"param_out_of_range.yaml", "5:20: error: block 'cam': param 'fps' = 5000 is out of range 0..1000"},
     {"param_wrong_type.yaml", "5:20: error: block 'cam': param 'fps' must be a single value"},
-    {"sync_bad_reference.yaml", "8:5: error: block 'm': sync reference 'c' is not one of its inputs"},
+    {"period_without_sync.yaml", "7:39: error: block 'sink' input 'in': `period` without a sync policy (hint: `optional` and `period` only matter to `sync`: remove them or add a sync policy)"},
+    {"required_port_not_connected.yaml", "4:3: error: block 'join' (test_join): input 'b' is not connected (hint: inputs: { b: BLOCK.PORT })"},
+    {"self_loop.yaml", "4:3: error: the graph has a cycle: echo -> echo (hint: data must flow one way)"},
+    {"slots_out_of_range.yaml", "5:30: error: slots '100000' is out of range 1..65535"},
+    {"sync_bad_on_missing.yaml", "8:40: error: on_missing 'wait' must be drop or partial"},
+    {"sync_bad_reference.yaml", "9:41: error: block 'm': sync reference 'd' is not one of its inputs (hint: its inputs are: a, b, c)"},
+    {"sync_bad_timeout.yaml", "8:43: error: timeout '0s' must be more than 0 (hint: e.g. 100ms)"},
+    {"sync_bad_tolerance.yaml", "8:45: error: tolerance '-5ms' must be 0 or more (hint: e.g. 10ms)"},
+    {"sync_no_policy.yaml", "8:11: error: `sync` of block 'm' has no `policy` (hint: e.g. sync: { policy: approximate, tolerance: 10ms })"},
+    {"sync_not_mapping.yaml", "8:11: error: sync must be a mapping (key: value lines)"},
+    {"sync_reference_absent.yaml", "9:45: error: block 'm': sync reference 'c' is not connected (hint: connect it, or name a connected input)"},
+    {"sync_reference_missing.yaml", "9:13: error: block 'm': sync policy latest needs `reference: INPUT` (hint: name the input that drives the sets, e.g. reference: a)"},
+    {"sync_reference_optional.yaml", "11:57: error: block 'm': sync reference 'b' is `optional` (hint: the reference drives every set, so it cannot be left out: make it required or name another input)"},
+    {"sync_reference_with_approximate.yaml", "8:62: error: block 'm': sync policy approximate takes no `reference` (hint: reference drives nearest, latest and interpolate; remove it)"},
+    {"sync_reference_with_exact.yaml", "9:39: error: block 'm': sync policy exact takes no `reference` (hint: reference drives nearest, latest and interpolate; remove it)"},
     {"sync_single_input.yaml", "7:5: error: block 'gray' has 1 input: `sync` aligns two or more (hint: remove it)"},
     {"syntax_error.yaml", "4:7: error: YAML syntax: did not find expected ',' or '}' while parsing a flow mapping"},
     {"top_not_mapping.yaml", "1:1: error: the top level must be a mapping with `name` and `blocks`"},
+    {"two_documents.yaml", "4:1: error: a second YAML document starts here (hint: a graph file holds one; remove the `---` and what follows)"},
     {"unknown_block_key.yaml", "5:5: error: unknown key 'param' in block 'cam' (hint: type, params, inputs, outputs, sync, restart, path)"},
     {"unknown_from_block.yaml", "6:19: error: block 'sink' input 'in': the graph has no block 'camra' (hint: did you mean 'camera'?)"},
+    {"unknown_input_key.yaml", "6:36: error: unknown key 'size' in an input (hint: from, depth, policy, optional, period)"},
     {"unknown_input_port.yaml", "6:15: error: block 'sink' (null_sink) has no input 'input' (hint: its inputs are: in)"},
+    {"unknown_output_override.yaml", "5:16: error: block 'cam' (pattern_source) has no output 'video' (hint: its outputs are: out)"},
     {"unknown_output_port.yaml", "6:19: error: block 'cam' (pattern_source) has no output 'video' (hint: its outputs are: out)"},
     {"unknown_param.yaml", "5:15: error: block 'cam': unknown param 'widht' (hint: did you mean 'width'?)"},
     {"unknown_policy.yaml", "6:44: error: unknown policy 'drop_all' (hint: block, drop_oldest or drop_newest)"},
@@ -67,12 +104,29 @@ static mqs_graph *load(const char *path, const char *const *sets, size_t n, int 
     return g;
 }
 
+/* *.yaml files in MQS_TEST_GRAPHS/sub. */
+static size_t yaml_files_in(const char *sub)
+{
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/%s", MQS_TEST_GRAPHS, sub);
+    DIR *d = opendir(dir);
+    cr_assert_not_null(d, "%s", dir);
+    size_t n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        size_t len = strlen(e->d_name);
+        n += len > 5 && strcmp(e->d_name + len - 5, ".yaml") == 0;
+    }
+    closedir(d);
+    return n;
+}
+
 Test(graph, every_bad_graph_gives_its_exact_message)
 {
     cr_assert_geq(sizeof bad_graphs / sizeof bad_graphs[0], 20);
+    cr_expect_eq(yaml_files_in("bad"), sizeof bad_graphs / sizeof bad_graphs[0], "a bad graph without its message");
     for (size_t i = 0; i < sizeof bad_graphs / sizeof bad_graphs[0]; i++) {
         char dir[512], path[600], message[1024], expected[1700], err[2048];
-        snprintf(dir, sizeof dir, "%s/tests/graphs/bad", MQS_SOURCE_DIR);
+        snprintf(dir, sizeof dir, "%s/bad", MQS_TEST_GRAPHS);
         snprintf(path, sizeof path, "%s/%s", dir, bad_graphs[i].file);
         expand_dir(message, sizeof message, bad_graphs[i].message, dir);
         snprintf(expected, sizeof expected, "%s:%s", path, message);
@@ -122,6 +176,140 @@ Test(graph, video_pipeline_caps_and_connections)
     cr_expect_eq(stats->inputs[0].depth, 4);
     cr_expect_eq(stats->inputs[0].policy, MQS_POLICY_DROP_OLDEST);
     cr_expect_eq(stats->inputs[0].from, 2);
+    mqs_graph_free(g);
+}
+
+/* ---- aligned inputs: tests/graphs/good ---- */
+
+static mqs_graph *load_good(const char *file)
+{
+    char path[512], err[2048];
+    snprintf(path, sizeof path, "%s/good/%s", MQS_TEST_GRAPHS, file);
+    int rc;
+    mqs_graph *g = load(path, NULL, 0, &rc, err, sizeof err);
+    cr_assert_eq(rc, 0, "%s: %s", file, err);
+    return g;
+}
+
+static const mqs_graph_block *block_named(const mqs_graph *g, const char *name)
+{
+    for (uint32_t i = 0; i < g->block_count; i++)
+        if (strcmp(g->blocks[i].name, name) == 0)
+            return &g->blocks[i];
+    cr_assert_fail("no block '%s'", name);
+    return NULL;
+}
+
+static void expect_connected_input(const mqs_graph_input *in, const char *port, const char *from, uint32_t depth,
+                                   bool optional, int64_t period_ns)
+{
+    cr_expect_str_eq(in->port, port);
+    cr_expect(in->connected, "input %s is connected", port);
+    cr_expect_str_eq(in->from_block, from);
+    cr_expect_eq(in->depth, depth, "input %s depth", port);
+    cr_expect_eq(in->optional, optional, "input %s optional", port);
+    cr_expect_eq(in->period_ns, period_ns, "input %s period", port);
+}
+
+/* The whole of `mqrun --validate` for g, as one string (caller frees). */
+static char *printed(const mqs_graph *g)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    cr_assert_not_null(f);
+    mqs_graph_print(g, f);
+    fclose(f);
+    return text;
+}
+
+Test(aligned, approximate_with_every_sync_key)
+{
+    mqs_graph *g = load_good("sync_approximate.yaml");
+    const mqs_graph_block *m = block_named(g, "stereo"), *sink = block_named(g, "sink");
+    cr_expect_eq(m->sync.policy, MQS_SYNC_APPROXIMATE);
+    cr_expect_eq(m->sync.tolerance_ns, 8000000);
+    cr_expect_eq(m->sync.timeout_ns, 100000000);
+    cr_expect(m->sync.partial);
+    cr_expect_null(m->sync.reference);
+    cr_expect_eq(m->sync.reference_input, UINT32_MAX);
+    cr_expect_eq(m->sync.loc.line, 11);
+    cr_expect_eq(m->sync.loc.column, 5);
+    expect_connected_input(&m->inputs[0], "a", "left", 8, false, 33000000);
+    expect_connected_input(&m->inputs[1], "b", "right", 4, true, 0);
+    cr_expect_eq(m->inputs[0].period_loc.line, 9);
+    cr_expect_eq(m->inputs[1].optional_loc.line, 10);
+    /* No `sync:`: policy none with the defaults. */
+    cr_expect_eq(sink->sync.policy, MQS_SYNC_NONE);
+    cr_expect_eq(sink->sync.loc.line, 0);
+    cr_expect_eq(sink->sync.tolerance_ns, MQS_TOLERANCE_UNLIMITED);
+    cr_expect_eq(sink->sync.timeout_ns, 1000000000);
+    cr_expect_not(sink->sync.partial);
+    cr_expect_eq(sink->sync.reference_input, UINT32_MAX);
+    expect_connected_input(&sink->inputs[0], "in", "stereo", 8, false, 0);
+    char *text = printed(g);
+    cr_expect(strstr(text, "  input a <- left.out (depth 8, block, period 33ms)\n"), "%s", text);
+    cr_expect(strstr(text, "  input b <- right.out (depth 4, block, optional)\n"), "%s", text);
+    cr_expect(strstr(text, "  sync: approximate, tolerance 8ms, timeout 100ms, on_missing partial\n"), "%s", text);
+    free(text);
+    mqs_graph_free(g);
+}
+
+Test(aligned, nearest_with_an_absent_optional_port)
+{
+    mqs_graph *g = load_good("sync_nearest.yaml");
+    const mqs_graph_block *j = block_named(g, "join");
+    cr_expect_eq(j->plugin.desc->flags, MQS_BLOCK_ALIGNED);
+    cr_expect_eq(j->sync.policy, MQS_SYNC_NEAREST);
+    cr_expect_eq(j->sync.tolerance_ns, MQS_TOLERANCE_UNLIMITED);
+    cr_expect_eq(j->sync.timeout_ns, 1000000000);
+    cr_expect_not(j->sync.partial);
+    cr_expect_str_eq(j->sync.reference, "b");
+    cr_expect_eq(j->sync.reference_input, 1);
+    cr_assert_eq(j->input_count, 3);
+    cr_expect_eq(mqs_graph_connected_inputs(j), 2);
+    expect_connected_input(&j->inputs[0], "a", "imu", 16, true, 5000000);
+    expect_connected_input(&j->inputs[1], "b", "cam", 8, false, 0);
+    /* c is absent: named, not connected, nothing else set. */
+    cr_expect_str_eq(j->inputs[2].port, "c");
+    cr_expect_not(j->inputs[2].connected);
+    cr_expect_null(j->inputs[2].from_block);
+    cr_expect_not(j->inputs[2].optional);
+    cr_expect_eq(j->inputs[2].period_ns, 0);
+    /* test_join's negotiate() (params c: absent) fails unless input c has
+     * MQS_CAPS_ABSENT; it copies input a's caps to its output. */
+    cr_expect_eq(j->outputs[0].caps.header_type, MQS_HEADER_SENSOR);
+    cr_expect_eq(j->outputs[0].caps.flags, 0);
+    char *text = printed(g);
+    cr_expect(strstr(text, "  input a <- imu.out (depth 16, block, period 5ms, optional)\n"
+                           "  input b <- cam.out (depth 8, block)\n"
+                           "  input c: not connected (optional port: absent)\n"),
+              "%s", text);
+    cr_expect(strstr(text, "  sync: nearest, tolerance unlimited, timeout 1s, on_missing drop, reference b\n"), "%s",
+              text);
+    free(text);
+    mqs_graph_free(g);
+}
+
+Test(aligned, latest_with_all_three_inputs)
+{
+    mqs_graph *g = load_good("sync_latest_three.yaml");
+    const mqs_graph_block *j = block_named(g, "join");
+    cr_expect_eq(j->sync.policy, MQS_SYNC_LATEST);
+    cr_expect_eq(j->sync.tolerance_ns, 0);
+    cr_expect_eq(j->sync.timeout_ns, 2000000000);
+    cr_expect_not(j->sync.partial);
+    cr_expect_str_eq(j->sync.reference, "a");
+    cr_expect_eq(j->sync.reference_input, 0);
+    cr_expect_eq(mqs_graph_connected_inputs(j), 3);
+    expect_connected_input(&j->inputs[0], "a", "cam", 8, false, 0);
+    expect_connected_input(&j->inputs[1], "b", "imu", 32, false, 5000000);
+    expect_connected_input(&j->inputs[2], "c", "gps", 8, true, 100000000);
+    cr_expect_eq(j->outputs[0].caps.header_type, MQS_HEADER_VIDEO);
+    char *text = printed(g);
+    cr_expect(strstr(text, "  input c <- gps.out (depth 8, block, period 100ms, optional)\n"), "%s", text);
+    cr_expect(strstr(text, "  sync: latest, tolerance 0, timeout 2s, on_missing drop, reference a\n"), "%s", text);
+    free(text);
     mqs_graph_free(g);
 }
 

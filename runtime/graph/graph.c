@@ -33,6 +33,19 @@ const char *mqs_graph_header_name(uint32_t h)
     return h < 3 ? names[h] : "unknown";
 }
 
+uint32_t mqs_graph_connected_inputs(const mqs_graph_block *b)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < b->input_count; i++)
+        n += b->inputs[i].connected;
+    return n;
+}
+
+bool mqs_graph_sync_has_reference(mqs_sync_policy policy)
+{
+    return policy == MQS_SYNC_NEAREST || policy == MQS_SYNC_LATEST || policy == MQS_SYNC_INTERPOLATE;
+}
+
 void mqs_graph_free(mqs_graph *g)
 {
     if (!g)
@@ -72,10 +85,53 @@ static void print_caps(const mqs_caps *c, FILE *out)
     fprintf(out, ", pool %u x %llu B", c->slot_count, (unsigned long long)c->slot_size);
 }
 
+/* A duration in the largest unit that keeps it exact: 33ms, 1500us, 1s. */
+static const char *format_duration(int64_t ns, char *out, size_t size)
+{
+    static const struct { int64_t scale; const char *unit; } units[] = {
+        {1000000000LL, "s"}, {1000000LL, "ms"}, {1000LL, "us"}, {1, "ns"}};
+    if (ns == MQS_TOLERANCE_UNLIMITED)
+        return "unlimited";
+    size_t u = 0;
+    while (ns != 0 && ns % units[u].scale != 0)
+        u++;
+    snprintf(out, size, "%lld%s", (long long)(ns / units[u].scale), ns ? units[u].unit : "");
+    return out;
+}
+
+static void print_input(const mqs_graph_input *in, FILE *out)
+{
+    static const char *const policies[] = {"block", "drop_oldest", "drop_newest"};
+    char period[32];
+    if (!in->connected) {
+        fprintf(out, "  input %s: not connected (optional port: absent)\n", in->port);
+        return;
+    }
+    fprintf(out, "  input %s <- %s.%s (depth %u, %s", in->port, in->from_block, in->from_port, in->depth,
+            policies[in->policy]);
+    if (in->period_ns)
+        fprintf(out, ", period %s", format_duration(in->period_ns, period, sizeof period));
+    fprintf(out, "%s)\n", in->optional ? ", optional" : "");
+}
+
+static void print_sync(const mqs_graph_sync *s, FILE *out)
+{
+    char tolerance[32], timeout[32];
+    if (s->policy == MQS_SYNC_NONE) {
+        fprintf(out, "  sync: none\n");
+        return;
+    }
+    fprintf(out, "  sync: %s, tolerance %s, timeout %s, on_missing %s", mqs_sync_policy_name(s->policy),
+            format_duration(s->tolerance_ns, tolerance, sizeof tolerance),
+            format_duration(s->timeout_ns, timeout, sizeof timeout), s->partial ? "partial" : "drop");
+    if (s->reference)
+        fprintf(out, ", reference %s", s->reference);
+    fputc('\n', out);
+}
+
 void mqs_graph_print(const mqs_graph *g, FILE *out)
 {
     static const char *const waits[] = {"hybrid", "spin", "sleep"};
-    static const char *const policies[] = {"block", "drop_oldest", "drop_newest"};
     static const char *const restarts[] = {"never", "on-failure", "always"};
     fprintf(out, "graph %s (%s, wait: %s, %u blocks)\n", g->name, g->file, waits[g->wait], g->block_count);
     for (uint32_t k = 0; k < g->block_count; k++) {
@@ -86,16 +142,13 @@ void mqs_graph_print(const mqs_graph *g, FILE *out)
                 restarts[b->restart]);
         free(params);
         for (uint32_t i = 0; i < b->input_count; i++)
-            fprintf(out, "  input %s <- %s.%s (depth %u, %s)\n", b->inputs[i].port, b->inputs[i].from_block,
-                    b->inputs[i].from_port, b->inputs[i].depth, policies[b->inputs[i].policy]);
+            print_input(&b->inputs[i], out);
         for (uint32_t o = 0; o < b->output_count; o++) {
             fprintf(out, "  output %s: ", b->outputs[o].port);
             print_caps(&b->outputs[o].caps, out);
             fputc('\n', out);
         }
-        if (b->sync.loc.line)
-            fprintf(out, "  sync: %s, tolerance %lld ns, timeout %lld ns, on_missing %s%s%s\n", mqs_sync_policy_name(b->sync.policy),
-                    (long long)b->sync.tolerance_ns, (long long)b->sync.timeout_ns, b->sync.partial ? "partial" : "drop",
-                    b->sync.reference ? ", reference " : "", b->sync.reference ? b->sync.reference : "");
+        if (b->sync.loc.line || b->sync.policy != MQS_SYNC_NONE)
+            print_sync(&b->sync, out);
     }
 }

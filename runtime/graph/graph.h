@@ -31,12 +31,17 @@ typedef struct mqs_loc {
 
 typedef struct mqs_graph_input {
     char *port;                 /* input port name */
+    /* false: an optional port (MQS_PORT_OPTIONAL) left unconnected. It is
+     * absent: no queue, and `from*` mean nothing. Every user checks it. */
+    bool connected;
     char *from_block, *from_port;
     uint32_t from;              /* index of the feeding block */
     uint32_t from_output;       /* index among that block's outputs */
     uint32_t depth;
     mqs_queue_policy policy;
-    mqs_loc loc, from_loc;
+    bool optional;              /* `optional: true`: aligned sets may go without it once it is late */
+    int64_t period_ns;          /* `period:` (> 0), 0 when not given */
+    mqs_loc loc, from_loc, optional_loc, period_loc;
 } mqs_graph_input;
 
 typedef struct mqs_graph_output {
@@ -48,13 +53,19 @@ typedef struct mqs_graph_output {
     mqs_loc loc;
 } mqs_graph_output;
 
+#define MQS_DEFAULT_SYNC_TIMEOUT_NS 1000000000LL
+
+/* A block's `sync:` (docs/alignment.md). Without one: policy none and the
+ * defaults below. */
 typedef struct mqs_graph_sync {
     mqs_sync_policy policy;
-    int64_t tolerance_ns;
-    int64_t timeout_ns;
-    bool partial;               /* on_missing: partial (else drop) */
+    int64_t tolerance_ns;       /* >= 0; default MQS_TOLERANCE_UNLIMITED */
+    int64_t timeout_ns;         /* > 0; default MQS_DEFAULT_SYNC_TIMEOUT_NS */
+    bool partial;               /* on_missing: partial (default: drop) */
     char *reference;            /* input name, or NULL */
-    mqs_loc loc;
+    uint32_t reference_input;   /* its index among the block's inputs; UINT32_MAX when none */
+    mqs_loc loc;                /* the `sync` key; line 0 when there is no `sync:` */
+    mqs_loc policy_loc, tolerance_loc, timeout_loc, on_missing_loc, reference_loc;
 } mqs_graph_sync;
 
 typedef struct mqs_graph_block {
@@ -91,6 +102,12 @@ void mqs_graph_print(const mqs_graph *g, FILE *out);
 /* Format "FILE:LINE:COLUMN: error: ..." into err; returns -EINVAL. */
 int mqs_graph_error(const mqs_graph *g, mqs_loc loc, char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+
+/* Inputs of b that are connected (absent optional ports left out). */
+uint32_t mqs_graph_connected_inputs(const mqs_graph_block *b);
+
+/* nearest, latest and interpolate: policies driven by a `reference` input. */
+bool mqs_graph_sync_has_reference(mqs_sync_policy policy);
 
 /* "rgb24", "video", ... for messages. */
 const char *mqs_graph_format_name(uint32_t format);

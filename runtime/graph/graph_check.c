@@ -115,11 +115,16 @@ static int resolve_block(mqs_graph *g, mqs_graph_block *b, char *err, size_t err
         b->outputs[i].port = strdup(nth_port(d, MQS_PORT_OUTPUT, i)->name);
     for (uint32_t i = 0; i < b->input_count; i++) {
         mqs_graph_input *in = &b->inputs[i];
-        if (!in->port)
+        const mqs_port_spec *spec = nth_port(d, MQS_PORT_INPUT, i);
+        if (!in->port && !(spec->flags & MQS_PORT_OPTIONAL))
             return mqs_graph_error(g, b->loc, err, errlen,
                                    "block '%s' (%s): input '%s' is not connected (hint: inputs: { %s: BLOCK.PORT })",
-                                   b->name, b->type, nth_port(d, MQS_PORT_INPUT, i)->name,
-                                   nth_port(d, MQS_PORT_INPUT, i)->name);
+                                   b->name, b->type, spec->name, spec->name);
+        if (!in->port) { /* an optional port left out: absent, no queue */
+            in->port = strdup(spec->name);
+            in->connected = false;
+            continue;
+        }
         int rc = resolve_input(g, b, in, err, errlen);
         if (rc)
             return rc;
@@ -127,27 +132,115 @@ static int resolve_block(mqs_graph *g, mqs_graph_block *b, char *err, size_t err
     return 0;
 }
 
-static int check_sync(mqs_graph *g, mqs_graph_block *b, char *err, size_t errlen)
+/* ---- sync ---- */
+
+static const mqs_graph_input *input_named(const mqs_graph_block *b, const char *name, uint32_t *index)
+{
+    for (uint32_t i = 0; i < b->input_count; i++)
+        if (strcmp(b->inputs[i].port, name) == 0) {
+            *index = i;
+            return &b->inputs[i];
+        }
+    return NULL;
+}
+
+static void list_inputs(const mqs_graph_block *b, char *out, size_t size)
+{
+    out[0] = '\0';
+    for (uint32_t i = 0; i < b->input_count; i++)
+        snprintf(out + strlen(out), size - strlen(out), "%s%s", i ? ", " : "", b->inputs[i].port);
+}
+
+/* nearest, latest and interpolate need a connected, required reference;
+ * the other policies take none. Sets sync.reference_input. */
+static int check_reference(mqs_graph *g, mqs_graph_block *b, char *err, size_t errlen)
 {
     mqs_graph_sync *s = &b->sync;
-    if (s->loc.line == 0)
-        return 0;
-    if (b->input_count < 2)
-        return mqs_graph_error(g, s->loc, err, errlen,
-                               "block '%s' has %u input%s: `sync` aligns two or more (hint: remove it)", b->name,
-                               b->input_count, b->input_count == 1 ? "" : "s");
-    if (s->reference) {
-        for (uint32_t i = 0; i < b->input_count; i++)
-            if (strcmp(b->inputs[i].port, s->reference) == 0)
-                return 0;
-        return mqs_graph_error(g, s->loc, err, errlen, "block '%s': sync reference '%s' is not one of its inputs",
+    const char *policy = mqs_sync_policy_name(s->policy);
+    char inputs[256];
+    if (!mqs_graph_sync_has_reference(s->policy))
+        return s->reference ? mqs_graph_error(g, s->reference_loc, err, errlen,
+                                              "block '%s': sync policy %s takes no `reference` (hint: reference drives "
+                                              "nearest, latest and interpolate; remove it)",
+                                              b->name, policy)
+                            : 0;
+    if (!s->reference)
+        return mqs_graph_error(g, s->policy_loc, err, errlen,
+                               "block '%s': sync policy %s needs `reference: INPUT` (hint: name the input that drives "
+                               "the sets, e.g. reference: %s)",
+                               b->name, policy, b->inputs[0].port);
+    uint32_t index;
+    const mqs_graph_input *in = input_named(b, s->reference, &index);
+    list_inputs(b, inputs, sizeof inputs);
+    if (!in)
+        return mqs_graph_error(g, s->reference_loc, err, errlen,
+                               "block '%s': sync reference '%s' is not one of its inputs (hint: its inputs are: %s)",
+                               b->name, s->reference, inputs);
+    if (!in->connected)
+        return mqs_graph_error(g, s->reference_loc, err, errlen,
+                               "block '%s': sync reference '%s' is not connected (hint: connect it, or name a "
+                               "connected input)",
                                b->name, s->reference);
-    }
-    if (s->policy >= MQS_SYNC_NEAREST)
-        return mqs_graph_error(g, s->loc, err, errlen,
-                               "block '%s': sync policy %s needs `reference: INPUT` (the input that drives it)",
-                               b->name, mqs_sync_policy_name(s->policy));
+    if (in->optional)
+        return mqs_graph_error(g, s->reference_loc, err, errlen,
+                               "block '%s': sync reference '%s' is `optional` (hint: the reference drives every set, "
+                               "so it cannot be left out: make it required or name another input)",
+                               b->name, s->reference);
+    s->reference_input = index;
     return 0;
+}
+
+static bool before(mqs_loc a, mqs_loc b)
+{
+    return a.line < b.line || (a.line == b.line && a.column < b.column);
+}
+
+/* A block that does not align: `optional` and `period` would mean nothing. */
+static int check_unaligned_inputs(mqs_graph *g, const mqs_graph_block *b, char *err, size_t errlen)
+{
+    for (uint32_t i = 0; i < b->input_count; i++) {
+        const mqs_graph_input *in = &b->inputs[i];
+        if (!in->optional_loc.line && !in->period_loc.line)
+            continue;
+        bool optional_first =
+            in->optional_loc.line && (!in->period_loc.line || before(in->optional_loc, in->period_loc));
+        return mqs_graph_error(g, optional_first ? in->optional_loc : in->period_loc, err, errlen,
+                               "block '%s' input '%s': `%s` without a sync policy (hint: `optional` and `period` only "
+                               "matter to `sync`: remove them or add a sync policy)",
+                               b->name, in->port, optional_first ? "optional" : "period");
+    }
+    return 0;
+}
+
+/* A block with MQS_BLOCK_ALIGNED and two or more connected inputs needs a policy. */
+static int check_aligned_block(mqs_graph *g, const mqs_graph_block *b, uint32_t connected, char *err, size_t errlen)
+{
+    if (!(b->plugin.desc->flags & MQS_BLOCK_ALIGNED) || connected < 2)
+        return 0;
+    bool none_given = b->sync.loc.line != 0;
+    return mqs_graph_error(g, none_given ? b->sync.policy_loc : b->loc, err, errlen,
+                           "block '%s' (%s) must align its %u connected inputs, but %s (hint: %s sync: { policy: "
+                           "approximate, tolerance: 10ms } (see docs/alignment.md))",
+                           b->name, b->type, connected, none_given ? "its sync policy is none" : "has no sync policy",
+                           none_given ? "pick a policy, e.g." : "add");
+}
+
+static int check_sync(mqs_graph *g, mqs_graph_block *b, char *err, size_t errlen)
+{
+    const mqs_graph_sync *s = &b->sync;
+    uint32_t connected = mqs_graph_connected_inputs(b);
+    if (s->loc.line && connected < 2)
+        return mqs_graph_error(g, s->loc, err, errlen,
+                               "block '%s' has %u %sinput%s: `sync` aligns two or more (hint: remove it)", b->name,
+                               connected, connected < b->input_count ? "connected " : "", connected == 1 ? "" : "s");
+    if (s->policy == MQS_SYNC_NONE) {
+        int rc = check_aligned_block(g, b, connected, err, errlen);
+        if (rc == 0)
+            rc = check_unaligned_inputs(g, b, err, errlen);
+        if (rc)
+            return rc;
+    }
+    return check_reference(g, b, err, errlen);
 }
 
 /* ---- order ---- */
@@ -162,7 +255,7 @@ static void describe_cycle(const mqs_graph *g, const bool *done, uint32_t start,
             return;
         const mqs_graph_block *b = &g->blocks[at];
         for (uint32_t i = 0; i < b->input_count; i++)
-            if (!done[b->inputs[i].from]) {
+            if (b->inputs[i].connected && !done[b->inputs[i].from]) {
                 at = b->inputs[i].from;
                 break;
             }
@@ -179,8 +272,10 @@ static int sort_blocks(mqs_graph *g, char *err, size_t errlen)
             if (done[i])
                 continue;
             bool ready = true;
-            for (uint32_t k = 0; k < g->blocks[i].input_count; k++)
-                ready = ready && done[g->blocks[i].inputs[k].from];
+            for (uint32_t k = 0; k < g->blocks[i].input_count; k++) {
+                const mqs_graph_input *in = &g->blocks[i].inputs[k];
+                ready = ready && (!in->connected || done[in->from]);
+            }
             if (ready) {
                 done[i] = progress = true;
                 g->order[n++] = i;
@@ -199,11 +294,15 @@ static int sort_blocks(mqs_graph *g, char *err, size_t errlen)
 
 /* ---- negotiation ---- */
 
+/* Without negotiate(): every output copies the first connected input's caps. */
 static void default_caps(const mqs_graph_block *b, const mqs_caps *inputs, mqs_caps *outputs)
 {
+    uint32_t first = 0;
+    while (first < b->input_count && !b->inputs[first].connected)
+        first++;
     for (uint32_t o = 0; o < b->output_count; o++) {
-        if (b->input_count > 0)
-            outputs[o] = inputs[0];
+        if (first < b->input_count)
+            outputs[o] = inputs[first];
         else
             outputs[o] = (mqs_caps){.slot_size = 4096, .slot_count = MQS_DEFAULT_SLOTS};
     }
@@ -212,8 +311,11 @@ static void default_caps(const mqs_graph_block *b, const mqs_caps *inputs, mqs_c
 static int negotiate(mqs_graph *g, mqs_graph_block *b, char *err, size_t errlen)
 {
     mqs_caps inputs[MQS_GRAPH_MAX_PORTS] = {0}, outputs[MQS_GRAPH_MAX_PORTS] = {0};
-    for (uint32_t i = 0; i < b->input_count; i++)
-        inputs[i] = g->blocks[b->inputs[i].from].outputs[b->inputs[i].from_output].caps;
+    for (uint32_t i = 0; i < b->input_count; i++) {
+        const mqs_graph_input *in = &b->inputs[i];
+        inputs[i] = in->connected ? g->blocks[in->from].outputs[in->from_output].caps
+                                  : (mqs_caps){.flags = MQS_CAPS_ABSENT};
+    }
     const mqs_block_descriptor *d = b->plugin.desc;
     if (!d->negotiate) {
         default_caps(b, inputs, outputs);
@@ -250,6 +352,8 @@ static int check_compatible(mqs_graph *g, mqs_graph_block *b, char *err, size_t 
 {
     for (uint32_t i = 0; i < b->input_count; i++) {
         const mqs_graph_input *in = &b->inputs[i];
+        if (!in->connected)
+            continue; /* absent: nothing arrives to check */
         const mqs_port_spec *spec = nth_port(b->plugin.desc, MQS_PORT_INPUT, i);
         const mqs_caps *c = &g->blocks[in->from].outputs[in->from_output].caps;
         if (spec->header_type != MQS_HEADER_NONE && c->header_type != spec->header_type)

@@ -153,24 +153,69 @@ static int parse_policy(reader *r, yaml_node_t *v, mqs_queue_policy *out)
     return rc;
 }
 
+/* true|false (also yes/no, on/off), as params take booleans. */
+static int parse_bool(const char *text, bool *out)
+{
+    static const char *const yes[] = {"true", "yes", "on"}, *const no[] = {"false", "no", "off"};
+    for (size_t i = 0; i < 3; i++) {
+        if (strcmp(text, yes[i]) == 0)
+            return *out = true, 0;
+        if (strcmp(text, no[i]) == 0)
+            return *out = false, 0;
+    }
+    return -EINVAL;
+}
+
+static int parse_depth(reader *r, yaml_node_t *v, uint32_t *out)
+{
+    const char *text;
+    int rc = need_scalar(r, v, "`depth`", &text);
+    char *end;
+    long depth = rc ? 0 : strtol(text, &end, 10);
+    if (rc == 0 && (!*text || *end))
+        return FAIL(r, v, "depth '%s' is not a number (hint: queue entries, 1..65536, e.g. 8)", text);
+    if (rc == 0 && (depth < 1 || depth > 65536))
+        return FAIL(r, v, "depth '%s' is out of range 1..65536", text);
+    *out = (uint32_t)depth;
+    return rc;
+}
+
+static int parse_period(reader *r, yaml_node_t *k, yaml_node_t *v, mqs_graph_input *in)
+{
+    const char *text;
+    char why[256];
+    int rc = need_scalar(r, v, "`period`", &text);
+    if (rc)
+        return rc;
+    if (mqs_parse_duration(text, &in->period_ns, why, sizeof why) != 0)
+        return FAIL(r, v, "period: %s", why);
+    if (in->period_ns <= 0)
+        return FAIL(r, v, "period '%s' must be more than 0 (hint: the least time between two buffers' pts, e.g. 33ms)",
+                    text);
+    in->period_loc = loc_of(k);
+    return 0;
+}
+
 static int on_input_field(reader *r, void *ctx, const char *key, yaml_node_t *k, yaml_node_t *v)
 {
     mqs_graph_input *in = ctx;
+    const char *text;
     if (strcmp(key, "from") == 0)
         return parse_from(r, v, in);
     if (strcmp(key, "policy") == 0)
         return parse_policy(r, v, &in->policy);
-    if (strcmp(key, "depth") == 0) {
-        const char *text;
-        int rc = need_scalar(r, v, "`depth`", &text);
-        char *end;
-        long depth = rc ? 0 : strtol(text, &end, 10);
-        if (rc == 0 && (!*text || *end || depth < 1 || depth > 65536))
-            return FAIL(r, v, "depth '%s' is out of range 1..65536", text);
-        in->depth = (uint32_t)depth;
+    if (strcmp(key, "depth") == 0)
+        return parse_depth(r, v, &in->depth);
+    if (strcmp(key, "period") == 0)
+        return parse_period(r, k, v, in);
+    if (strcmp(key, "optional") == 0) {
+        int rc = need_scalar(r, v, "`optional`", &text);
+        if (rc == 0 && parse_bool(text, &in->optional) != 0)
+            return FAIL(r, v, "optional '%s' must be true or false", text);
+        in->optional_loc = loc_of(k);
         return rc;
     }
-    return FAIL(r, k, "unknown key '%s' in an input (hint: from, depth, policy)", key);
+    return FAIL(r, k, "unknown key '%s' in an input (hint: from, depth, policy, optional, period)", key);
 }
 
 static int on_input(reader *r, void *ctx, const char *key, yaml_node_t *k, yaml_node_t *v)
@@ -184,6 +229,7 @@ static int on_input(reader *r, void *ctx, const char *key, yaml_node_t *k, yaml_
     }
     mqs_graph_input *in = &b->inputs[index];
     in->port = strdup(key);
+    in->connected = true; /* `from` is required below */
     in->loc = loc_of(k);
     in->depth = MQS_DEFAULT_DEPTH;
     if (v->type == YAML_SCALAR_NODE)
@@ -218,8 +264,7 @@ static int on_output_field(reader *r, void *ctx, const char *key, yaml_node_t *k
         return 0;
     }
     if (strcmp(key, "huge_pages") == 0) {
-        o->huge_pages = strcmp(text, "true") == 0 || strcmp(text, "yes") == 0;
-        if (!o->huge_pages && strcmp(text, "false") != 0 && strcmp(text, "no") != 0)
+        if (parse_bool(text, &o->huge_pages) != 0)
             return FAIL(r, v, "huge_pages must be true or false");
         return 0;
     }
@@ -251,34 +296,63 @@ static int parse_sync_policy(reader *r, yaml_node_t *v, mqs_sync_policy *out)
     return rc;
 }
 
+static int parse_sync_duration(reader *r, yaml_node_t *v, const char *key, int64_t min, int64_t *out)
+{
+    const char *text;
+    char why[256];
+    int rc = need_scalar(r, v, key, &text);
+    if (rc)
+        return rc;
+    if (mqs_parse_duration(text, out, why, sizeof why) != 0)
+        return FAIL(r, v, "%s: %s", key, why);
+    if (*out < min)
+        return FAIL(r, v, "%s '%s' must be %s (hint: e.g. %s)", key, text, min ? "more than 0" : "0 or more",
+                    min ? "100ms" : "10ms");
+    return 0;
+}
+
 static int on_sync_field(reader *r, void *ctx, const char *key, yaml_node_t *k, yaml_node_t *v)
 {
     mqs_graph_sync *s = ctx;
     const char *text;
-    char why[256];
-    if (strcmp(key, "policy") == 0)
+    if (strcmp(key, "policy") == 0) {
+        s->policy_loc = loc_of(k);
         return parse_sync_policy(r, v, &s->policy);
+    }
+    if (strcmp(key, "tolerance") == 0) {
+        s->tolerance_loc = loc_of(k);
+        return parse_sync_duration(r, v, key, 0, &s->tolerance_ns);
+    }
+    if (strcmp(key, "timeout") == 0) {
+        s->timeout_loc = loc_of(k);
+        return parse_sync_duration(r, v, key, 1, &s->timeout_ns);
+    }
     int rc = need_scalar(r, v, key, &text);
     if (rc)
         return rc;
-    if (strcmp(key, "tolerance") == 0 || strcmp(key, "timeout") == 0) {
-        int64_t *dst = key[1] == 'o' ? &s->tolerance_ns : &s->timeout_ns;
-        if (mqs_parse_duration(text, dst, why, sizeof why) != 0 || *dst < 0)
-            return FAIL(r, v, "%s: %s", key, why);
-        return 0;
-    }
     if (strcmp(key, "on_missing") == 0) {
         if (strcmp(text, "drop") != 0 && strcmp(text, "partial") != 0)
             return FAIL(r, v, "on_missing '%s' must be drop or partial", text);
         s->partial = text[0] == 'p';
+        s->on_missing_loc = loc_of(k);
         return 0;
     }
     if (strcmp(key, "reference") == 0) {
-        free(s->reference);
         s->reference = strdup(text);
+        s->reference_loc = loc_of(v);
         return 0;
     }
     return FAIL(r, k, "unknown key '%s' in sync (hint: policy, tolerance, timeout, on_missing, reference)", key);
+}
+
+static int parse_sync(reader *r, mqs_graph_block *b, yaml_node_t *k, yaml_node_t *v)
+{
+    b->sync.loc = loc_of(k);
+    int rc = each_pair(r, v, "sync", &b->sync, on_sync_field);
+    if (rc == 0 && b->sync.policy_loc.line == 0)
+        return FAIL(r, v, "`sync` of block '%s' has no `policy` (hint: e.g. sync: { policy: approximate, tolerance: "
+                    "10ms })", b->name);
+    return rc;
 }
 
 /* ---- a block ---- */
@@ -335,10 +409,8 @@ static int on_block_field(reader *r, void *ctx, const char *key, yaml_node_t *k,
         return each_pair(r, v, "inputs", b, on_input);
     if (strcmp(key, "outputs") == 0)
         return each_pair(r, v, "outputs", b, on_output);
-    if (strcmp(key, "sync") == 0) {
-        b->sync.loc = loc_of(k);
-        return each_pair(r, v, "sync", &b->sync, on_sync_field);
-    }
+    if (strcmp(key, "sync") == 0)
+        return parse_sync(r, b, k, v);
     if (strcmp(key, "restart") == 0)
         return parse_restart(r, v, &b->restart);
     return FAIL(r, k, "unknown key '%s' in block '%s' (hint: type, params, inputs, outputs, sync, restart, path)", key,
@@ -360,6 +432,8 @@ static int on_block(reader *r, void *ctx, const char *key, yaml_node_t *k, yaml_
     b->loc = loc_of(k);
     b->params = json_object();
     b->params_loc = b->loc;
+    b->sync = (mqs_graph_sync){.policy = MQS_SYNC_NONE, .tolerance_ns = MQS_TOLERANCE_UNLIMITED,
+                               .timeout_ns = MQS_DEFAULT_SYNC_TIMEOUT_NS, .reference_input = UINT32_MAX};
     int rc = load_type(r, b, v);
     return rc ? rc : each_pair(r, v, "a block", b, on_block_field);
 }
@@ -402,17 +476,32 @@ static int on_top(reader *r, void *ctx, const char *key, yaml_node_t *k, yaml_no
     return strcmp(text, "monotonic") == 0 ? 0 : FAIL(r, v, "unknown clock '%s' (hint: monotonic)", text);
 }
 
+static int syntax_error(reader *r, const yaml_parser_t *parser)
+{
+    mqs_loc at = {(int)parser->problem_mark.line + 1, (int)parser->problem_mark.column + 1};
+    return mqs_graph_error(r->g, at, r->err, r->errlen, "YAML syntax: %s%s%s", parser->problem,
+                           parser->context ? " " : "", parser->context ? parser->context : "");
+}
+
+/* The first document into r->doc; a second one is an error, not ignored. */
 static int load_document(reader *r, FILE *f)
 {
     yaml_parser_t parser;
+    yaml_document_t next;
     yaml_parser_initialize(&parser);
     yaml_parser_set_input_file(&parser, f);
-    int ok = yaml_parser_load(&parser, &r->doc);
-    int rc = 0;
-    if (!ok) {
-        mqs_loc at = {(int)parser.problem_mark.line + 1, (int)parser.problem_mark.column + 1};
-        rc = mqs_graph_error(r->g, at, r->err, r->errlen, "YAML syntax: %s%s%s", parser.problem,
-                             parser.context ? " " : "", parser.context ? parser.context : "");
+    int rc = yaml_parser_load(&parser, &r->doc) ? 0 : syntax_error(r, &parser);
+    if (rc == 0 && yaml_document_get_root_node(&r->doc)) {
+        if (!yaml_parser_load(&parser, &next))
+            rc = syntax_error(r, &parser);
+        else if (yaml_document_get_root_node(&next))
+            rc = mqs_graph_error(r->g, (mqs_loc){(int)next.start_mark.line + 1, (int)next.start_mark.column + 1},
+                                 r->err, r->errlen,
+                                 "a second YAML document starts here (hint: a graph file holds one; remove the `---` and what "
+                                 "follows)");
+        yaml_document_delete(&next); /* libyaml leaves it empty when loading failed */
+        if (rc)
+            yaml_document_delete(&r->doc);
     }
     yaml_parser_delete(&parser);
     return rc;

@@ -163,7 +163,7 @@ static int plan_alloc(domain_plan *p, const mqs_graph *g)
     for (uint32_t i = 0; i < g->block_count; i++) {
         p->output_base[i] = outputs;
         outputs += g->blocks[i].output_count;
-        inputs += g->blocks[i].input_count;
+        inputs += mqs_graph_connected_inputs(&g->blocks[i]);
     }
     p->procs = calloc(g->block_count + 1, sizeof *p->procs);
     p->pools = calloc(outputs + 1, sizeof *p->pools);
@@ -181,16 +181,68 @@ static const char *port_name(domain_plan *p, uint32_t *next, const char *block, 
     return p->names[(*next)++];
 }
 
+static uint32_t round_pow2(uint32_t n)
+{
+    uint32_t p = 2; /* a ring has at least two entries */
+    while (p < n)
+        p <<= 1;
+    return p;
+}
+
+/* References one process may hold: an aligning worker may hold every entry
+ * of its input rings at once (plus what the block itself keeps), so room for
+ * twice the largest such sum, and never less than the domain's default. */
+static uint32_t held_capacity(const mqs_graph *g)
+{
+    uint64_t largest = 0;
+    for (uint32_t i = 0; i < g->block_count; i++) {
+        uint64_t sum = 0;
+        for (uint32_t k = 0; k < g->blocks[i].input_count; k++)
+            if (g->blocks[i].inputs[k].connected)
+                sum += round_pow2(g->blocks[i].inputs[k].depth);
+        largest = sum > largest ? sum : largest;
+    }
+    uint64_t need = 2 * largest + 64;
+    return need > 1024 ? (uint32_t)need : 1024;
+}
+
+/* The block's process slot: its name and how its inputs are aligned. The
+ * reference becomes a queue index once the queues are numbered. */
+static mqs_process_config plan_process(const mqs_graph_block *b)
+{
+    const mqs_graph_sync *s = &b->sync;
+    return (mqs_process_config){.name = b->name,
+                                .sync = {.policy = s->policy, .reference = UINT32_MAX,
+                                         .tolerance_ns = s->tolerance_ns, .timeout_ns = s->timeout_ns,
+                                         .partial = s->partial}};
+}
+
+/* One queue per connected input; absent optional inputs get none. */
+static void plan_queues(domain_plan *p, const mqs_graph_block *b, uint32_t process, uint32_t *q, uint32_t *name)
+{
+    for (uint32_t k = 0; k < b->input_count; k++) {
+        const mqs_graph_input *in = &b->inputs[k];
+        if (!in->connected)
+            continue;
+        if (k == b->sync.reference_input)
+            p->procs[process].sync.reference = *q;
+        p->queues[(*q)++] = (mqs_queue_config){.name = port_name(p, name, b->name, in->port),
+                                               .output = p->output_base[in->from] + in->from_output,
+                                               .consumer = process, .depth = in->depth, .policy = in->policy,
+                                               .period_ns = in->period_ns, .optional = in->optional};
+    }
+}
+
 static int plan_domain(domain_plan *p, const mqs_graph *g)
 {
     memset(p, 0, sizeof *p);
     if (plan_alloc(p, g) != 0)
         return -ENOMEM;
     uint32_t o = 0, q = 0, name = 0;
-    p->procs[0].name = "mqrun";
+    p->procs[0] = (mqs_process_config){.name = "mqrun", .sync = {.reference = UINT32_MAX}};
     for (uint32_t i = 0; i < g->block_count; i++) {
         const mqs_graph_block *b = &g->blocks[i];
-        p->procs[i + 1].name = b->name;
+        p->procs[i + 1] = plan_process(b);
         for (uint32_t k = 0; k < b->output_count; k++, o++) {
             const mqs_caps *c = &b->outputs[k].caps;
             const char *n = port_name(p, &name, b->name, b->outputs[k].port);
@@ -198,15 +250,11 @@ static int plan_domain(domain_plan *p, const mqs_graph *g)
                                             b->outputs[k].huge_pages ? MQS_POOL_HUGE_PAGES : 0};
             p->outputs[o] = (mqs_output_config){n, i + 1, o, *c};
         }
-        for (uint32_t k = 0; k < b->input_count; k++, q++) {
-            const mqs_graph_input *in = &b->inputs[k];
-            p->queues[q] = (mqs_queue_config){.name = port_name(p, &name, b->name, in->port),
-                                              .output = p->output_base[in->from] + in->from_output,
-                                              .consumer = i + 1, .depth = in->depth, .policy = in->policy};
-        }
+        plan_queues(p, b, i + 1, &q, &name);
     }
     p->config.graph = g->name;
     p->config.wait_mode = g->wait;
+    p->config.held_capacity = held_capacity(g);
     p->config.processes = p->procs;
     p->config.process_count = g->block_count + 1;
     p->config.pools = p->pools;
