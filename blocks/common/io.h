@@ -17,7 +17,8 @@ static inline int out_alloc(mqs_block_ctx *ctx, uint32_t output, mqs_buffer *buf
 }
 
 /* 0 if a buffer just allocated holds `size` bytes; else logs
- * the fix (the graph overrode slot_size too small), releases it, -EMSGSIZE. */
+ * the fix (the graph overrode slot_size too small), releases it, -EMSGSIZE.
+ * The host makes the same check, in the same words, for transform(). */
 static inline int out_fits(mqs_block_ctx *ctx, mqs_buffer *b, uint64_t size)
 {
     if (b->capacity >= size)

@@ -6,7 +6,6 @@
 
 #include <mqs/block.h>
 
-#include "../common/io.h"
 #include "../common/video.h"
 
 /* For each output row or column: the first source sample and the weight of
@@ -101,30 +100,23 @@ static int init(mqs_block_ctx *ctx)
     return 0;
 }
 
-static int process(mqs_block_ctx *ctx, const mqs_buffer *const *in)
+/* The host has sized `out` for a frame of the output's caps and set its meta. */
+static int transform(mqs_block_ctx *ctx, const mqs_buffer *in, mqs_buffer *out)
 {
-    scale_state *s = ctx->state;
-    const mqs_buffer *src = in[0];
+    const scale_state *s = ctx->state;
     const plane_map *l = &s->plane[0], *c = &s->plane[1];
-    mqs_buffer out;
-    int rc;
-    if (!src)
-        return 0;
-    if ((rc = video_check(ctx, src, 0, "in")) < 0 || (rc = out_alloc(ctx, 0, &out)) < 0 ||
-        (rc = out_fits(ctx, &out, mqs_video_frame_size(s->format, l->dw, l->dh))) < 0)
+    int rc = video_check(ctx, in, 0, "in");
+    if (rc < 0)
         return rc;
-    const uint8_t *sp = src->data;
-    uint8_t *dp = out.data;
+    const uint8_t *sp = in->data;
+    uint8_t *dp = out->data;
     scale_plane(l, sp, dp, s->format == MQS_FORMAT_RGB24 ? 3 : 1);
     if (s->format == MQS_FORMAT_I420) { /* then U and V, each a quarter-size plane */
         sp += (size_t)l->sw * l->sh, dp += (size_t)l->dw * l->dh;
         scale_plane(c, sp, dp, 1);
         scale_plane(c, sp + (size_t)c->sw * c->sh, dp + (size_t)c->dw * c->dh, 1);
     }
-    mqs_copy_meta(&out, src);
-    out.meta->seq = src->meta->seq; /* 1:1 filter: downstream still sees upstream gaps */
-    video_meta(&out, s->format, l->dw, l->dh);
-    return out_send(ctx, 0, &out);
+    return 0;
 }
 
 static void fini(mqs_block_ctx *ctx)
@@ -156,6 +148,6 @@ MQS_BLOCK_EXPORT(scale) = {
     .state_size = sizeof(scale_state),
     .negotiate = negotiate,
     .init = init,
-    .process = process,
+    .transform = transform,
     .fini = fini,
 };

@@ -2,20 +2,15 @@
  * frame. Built with:  cc -shared $(pkg-config --cflags mqs) -o mqs_block_invert.so invert.c */
 #include <mqs/block.h>
 
-static int process(mqs_block_ctx *ctx, const mqs_buffer *const *in)
+/* The host allocated `out`, sized it and copied in's meta; write the payload. */
+static int invert(mqs_block_ctx *ctx, const mqs_buffer *in, mqs_buffer *out)
 {
-    mqs_buffer out;
-    int rc = mqs_alloc(ctx, 0, &out);
-    if (rc < 0)
-        return rc;
-    const uint8_t *src = in[0]->data;
-    uint8_t *dst = out.data;
-    uint64_t n = in[0]->meta->length;
-    for (uint64_t i = 0; i < n; i++)
+    (void)ctx;
+    const uint8_t *src = in->data;
+    uint8_t *dst = out->data;
+    for (uint64_t i = 0; i < out->meta->length; i++)
         dst[i] = (uint8_t)(255 - src[i]);
-    mqs_copy_meta(&out, in[0]);
-    out.meta->length = n;
-    return mqs_send(ctx, 0, &out);
+    return 0;
 }
 
 static const mqs_port_spec ports[] = {
@@ -30,5 +25,5 @@ MQS_BLOCK_EXPORT(invert) = {
     .kind = MQS_BLOCK_FILTER,
     .ports = ports,
     .port_count = 2,
-    .process = process,
+    .transform = invert,
 };

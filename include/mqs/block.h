@@ -23,15 +23,18 @@
  *
  * Growth: the descriptor, the host table and the input-set info carry their
  * own size and only grow at the end (the minor version goes up); the host
- * reads what an older block left out as zero, and every wrapper below checks
- * the host's table before a call, so a block built against a newer SDK gets
- * -ENOTSUP from an older host instead of a jump through a missing pointer.
+ * reads what an older block left out as zero (and converts a 1.0 block's
+ * port and param specs, which had no spare room), and every wrapper below
+ * checks the host's table before a call, so a block built against a newer
+ * SDK gets -ENOTSUP from an older host instead of a jump through a missing
+ * pointer.
  *
  * A minimal one-in, one-out filter (the host allocates, sizes, copies the
  * metadata and sends; the block writes the payload):
  *
  *     #include <mqs/block.h>
  *     static int invert(mqs_block_ctx *ctx, const mqs_buffer *in, mqs_buffer *out) {
+ *         (void)ctx;
  *         const uint8_t *src = in->data;
  *         uint8_t *dst = out->data;
  *         for (uint64_t i = 0; i < out->meta->length; i++) dst[i] = (uint8_t)(255 - src[i]);
@@ -129,7 +132,7 @@ typedef struct mqs_param_spec {
     mqs_param_type type;
     uint32_t flags;            /* none defined yet (since 1.1); zero */
     const char *default_value; /* as written in a graph file; NULL: required */
-    double min, max;           /* numeric range, inclusive; both left out (0): no range */
+    double min, max;           /* numeric range, inclusive; both left out (0): no range; min > max is refused */
     const char *choices;       /* MQS_PARAM_ENUM: "bars|box|noise" */
     const char *help;
     uint64_t reserved[4];      /* zero: room for later minor versions */
@@ -252,9 +255,10 @@ typedef struct mqs_block_descriptor {
      * output: turn `in` into `out`. The host has allocated `out` on output
      * 0, made sure it holds what the output carries (a video frame of the
      * output's caps, else in's length), and set its meta: in's pts,
-     * duration, flags and seq, the output's video header, and that length.
-     * The block writes the payload (and may lower meta->length). Return 0 to
-     * send it, MQS_SKIP to send nothing, or a negative error. */
+     * duration, flags, seq and typed header (a video output's header comes
+     * from its caps), and that length. The block writes the payload (and may
+     * lower meta->length). Return 0 to send it, MQS_SKIP to send nothing, or
+     * a negative error. */
     int (*transform)(mqs_block_ctx *ctx, const mqs_buffer *in, mqs_buffer *out);
 } mqs_block_descriptor;
 

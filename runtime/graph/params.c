@@ -73,6 +73,11 @@ static const char *type_name(mqs_param_type t)
     }
 }
 
+bool mqs_param_has_range(const mqs_param_spec *spec)
+{
+    return !(spec->min == 0 && spec->max == 0);
+}
+
 /* Is this JSON value of the spec's type, in range and among the choices? */
 static int check_value(const mqs_param_spec *spec, json_t *v, char *err, size_t errlen)
 {
@@ -92,7 +97,7 @@ static int check_value(const mqs_param_spec *spec, json_t *v, char *err, size_t 
         snprintf(err, errlen, "param '%s' = '%s' is not one of %s", spec->key, json_string_value(v), spec->choices);
         return -EINVAL;
     }
-    if (json_is_number(v) && spec->min <= spec->max && !(spec->min == 0 && spec->max == 0)) {
+    if (json_is_number(v) && mqs_param_has_range(spec)) {
         double x = json_number_value(v);
         if (x < spec->min || x > spec->max) {
             snprintf(err, errlen, "param '%s' = %g is out of range %g..%g", spec->key, x, spec->min, spec->max);

@@ -6,11 +6,17 @@
 #define MQS_PARAMS_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "mqs/block.h"
 
 const mqs_param_spec *mqs_param_find(const mqs_block_descriptor *desc, const char *key);
+
+/* Whether numeric values of the param must lie in min..max (inclusive):
+ * every spec but min = max = 0 (both left out). The registry refuses
+ * min > max. */
+bool mqs_param_has_range(const mqs_param_spec *spec);
 
 /* Text as written in a graph file or --set -> a JSON value of the spec's type,
  * range- and choice-checked. 0 or -EINVAL with "param 'k' = ... is ..." in err. */

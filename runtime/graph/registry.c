@@ -3,6 +3,8 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <libgen.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +64,173 @@ static size_t search_dirs(char dirs[MAX_DIRS][PATH_MAX])
     return n;
 }
 
+/* ---- 1.0 blocks ---- */
+
+/* The 1.0 layouts of the specs, before flags and spare room: a 1.0 block's
+ * arrays have this stride. */
+typedef struct port_spec_v1_0 {
+    const char *name;
+    mqs_port_direction direction;
+    uint32_t header_type;
+    uint32_t format;
+    const char *help;
+} port_spec_v1_0;
+
+typedef struct param_spec_v1_0 {
+    const char *key;
+    mqs_param_type type;
+    const char *default_value;
+    double min, max;
+    const char *choices;
+    const char *help;
+} param_spec_v1_0;
+
+_Static_assert(sizeof(void *) != 8 || sizeof(port_spec_v1_0) == 32, "1.0 port spec layout (LP64)");
+_Static_assert(sizeof(void *) != 8 || sizeof(param_spec_v1_0) == 56, "1.0 param spec layout (LP64)");
+
+static mqs_port_spec port_from_v1_0(const port_spec_v1_0 *s)
+{
+    return (mqs_port_spec){.name = s->name, .direction = s->direction, .header_type = s->header_type,
+                           .format = s->format, .help = s->help};
+}
+
+/* 1.0 said "no range" with min > max; 1.1 says it with 0 and 0. */
+static mqs_param_spec param_from_v1_0(const param_spec_v1_0 *s)
+{
+    bool ranged = s->min <= s->max;
+    return (mqs_param_spec){.key = s->key, .type = s->type, .default_value = s->default_value,
+                            .min = ranged ? s->min : 0, .max = ranged ? s->max : 0, .choices = s->choices,
+                            .help = s->help};
+}
+
+/* Point p->copy at host-owned 1.1 copies of a 1.0 block's specs. */
+static int convert_v1_0(mqs_plugin *p)
+{
+    mqs_block_descriptor *d = &p->copy;
+    const port_spec_v1_0 *ports = (const port_spec_v1_0 *)(const void *)d->ports;
+    const param_spec_v1_0 *params = (const param_spec_v1_0 *)(const void *)d->params;
+    d->flags = 0; /* 1.0's reserved word, not flags */
+    if (d->port_count && !(p->ports_v1_0 = calloc(d->port_count, sizeof *p->ports_v1_0)))
+        return -ENOMEM;
+    if (d->param_count && !(p->params_v1_0 = calloc(d->param_count, sizeof *p->params_v1_0)))
+        return -ENOMEM;
+    for (uint32_t i = 0; i < d->port_count; i++)
+        p->ports_v1_0[i] = port_from_v1_0(&ports[i]);
+    for (uint32_t i = 0; i < d->param_count; i++)
+        p->params_v1_0[i] = param_from_v1_0(&params[i]);
+    d->ports = p->ports_v1_0;
+    d->params = p->params_v1_0;
+    return 0;
+}
+
+/* ---- the SDK's rules for a descriptor ---- */
+
+/* NULL, or what is wrong with the header of the descriptor `d` (read no
+ * further than its size). */
+static const char *header_problem(const mqs_block_descriptor *d, const char *type)
+{
+    if (!d)
+        return "exports no " MQS_BLOCK_ENTRY " (build it with MQS_BLOCK_EXPORT from <mqs/block.h>)";
+    if (d->abi_major != MQS_BLOCK_ABI_MAJOR)
+        return "was built for another block ABI major version (rebuild it against this SDK)";
+    if (d->size < offsetof(mqs_block_descriptor, negotiate) || !d->name)
+        return "has a truncated descriptor (rebuild it against this SDK)";
+    if (type && strcmp(d->name, type) != 0)
+        return "names itself differently from its file (the file must be mqs_block_<name>.so)";
+    if ((d->port_count && !d->ports) || (d->param_count && !d->params))
+        return "declares ports or params without their array (hint: set .ports and .params)";
+    return NULL;
+}
+
+/* Record why the descriptor is refused in `why`; returns -EPROTO. */
+__attribute__((format(printf, 3, 4))) static int refuse(char *why, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, len, fmt, ap);
+    va_end(ap);
+    return -EPROTO;
+}
+
+/* 0, or -EPROTO with what is wrong with the port and param specs in `why`. */
+static int check_specs(const mqs_block_descriptor *d, char *why, size_t len)
+{
+    for (uint32_t i = 0; i < d->port_count; i++) {
+        const mqs_port_spec *s = &d->ports[i];
+        if (!s->name)
+            return refuse(why, len, "has port %u without a name", i);
+        if (s->direction != MQS_PORT_INPUT && s->direction != MQS_PORT_OUTPUT)
+            return refuse(why, len, "has port '%s' with direction %d (hint: MQS_PORT_INPUT or MQS_PORT_OUTPUT)",
+                          s->name, (int)s->direction);
+    }
+    for (uint32_t i = 0; i < d->param_count; i++) {
+        const mqs_param_spec *s = &d->params[i];
+        if (!s->key)
+            return refuse(why, len, "has param %u without a key", i);
+        if (s->min > s->max)
+            return refuse(why, len,
+                          "has param '%s' with min %g > max %g (hint: leave both out, or 0 and 0, for no range)",
+                          s->key, s->min, s->max);
+    }
+    return 0;
+}
+
+static uint32_t count_ports(const mqs_block_descriptor *d, mqs_port_direction dir)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < d->port_count; i++)
+        n += d->ports[i].direction == dir;
+    return n;
+}
+
+/* 0, or -EPROTO with why the callbacks do not fit the block's kind and ports. */
+static int check_callbacks(const mqs_block_descriptor *d, char *why, size_t len)
+{
+    uint32_t ins = count_ports(d, MQS_PORT_INPUT), outs = count_ports(d, MQS_PORT_OUTPUT);
+    if (d->kind != MQS_BLOCK_SOURCE && d->kind != MQS_BLOCK_FILTER && d->kind != MQS_BLOCK_SINK)
+        return refuse(why, len, "has kind %d (hint: MQS_BLOCK_SOURCE, MQS_BLOCK_FILTER or MQS_BLOCK_SINK)",
+                      (int)d->kind);
+    if (d->process && d->transform)
+        return refuse(why, len, "has both process() and transform() (hint: implement one of them)");
+    if (d->transform && (ins != 1 || outs != 1))
+        return refuse(why, len,
+                      "has transform() but %u input%s and %u output%s (hint: transform() is for one input and one "
+                      "output; implement process() instead)",
+                      ins, ins == 1 ? "" : "s", outs, outs == 1 ? "" : "s");
+    if (d->kind == MQS_BLOCK_SOURCE && !d->produce)
+        return refuse(why, len, "is a source without produce() (hint: set .produce)");
+    if (d->kind == MQS_BLOCK_FILTER && !d->process && !d->transform)
+        return refuse(why, len, "is a filter without process() or transform() (hint: set one of them)");
+    if (d->kind == MQS_BLOCK_SINK && !d->process)
+        return refuse(why, len, "is a sink without process() (hint: set .process)");
+    return 0;
+}
+
+/* ---- loading ---- */
+
+/* Copy what the block's descriptor holds (no more than its size) into
+ * out->copy, convert a 1.0 block's specs, check the rules. */
+static int adopt_descriptor(const mqs_block_descriptor *d, mqs_plugin *out, char *why, size_t len)
+{
+    memcpy(&out->copy, d, d->size < sizeof out->copy ? d->size : sizeof out->copy);
+    out->desc = &out->copy;
+    if (out->copy.abi_minor == 0 && convert_v1_0(out) != 0) {
+        snprintf(why, len, "cannot be loaded: out of memory");
+        return -ENOMEM;
+    }
+    int rc = check_specs(&out->copy, why, len);
+    return rc ? rc : check_callbacks(&out->copy, why, len);
+}
+
+static void release(mqs_plugin *p)
+{
+    free(p->ports_v1_0);
+    free(p->params_v1_0);
+    if (p->handle)
+        dlclose(p->handle);
+    memset(p, 0, sizeof *p);
+}
+
 int mqs_registry_open_file(const char *path, const char *type, mqs_plugin *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
@@ -75,25 +244,17 @@ int mqs_registry_open_file(const char *path, const char *type, mqs_plugin *out, 
         snprintf(err, errlen, "cannot load block plugin %s: %s", path, dlerror());
         return -EINVAL;
     }
+    out->handle = h;
     mqs_block_entry_fn entry = (mqs_block_entry_fn)dlsym(h, MQS_BLOCK_ENTRY);
     const mqs_block_descriptor *d = entry ? entry() : NULL;
-    const char *problem = NULL;
-    if (!d)
-        problem = "exports no " MQS_BLOCK_ENTRY " (build it with MQS_BLOCK_EXPORT from <mqs/block.h>)";
-    else if (d->abi_major != MQS_BLOCK_ABI_MAJOR)
-        problem = "was built for another block ABI major version (rebuild it against this SDK)";
-    else if (d->size < offsetof(mqs_block_descriptor, negotiate) || !d->name)
-        problem = "has a truncated descriptor (rebuild it against this SDK)";
-    else if (type && strcmp(d->name, type) != 0)
-        problem = "names itself differently from its file (the file must be mqs_block_<name>.so)";
-    if (problem) {
-        snprintf(err, errlen, "block plugin %s %s", path, problem);
-        dlclose(h);
-        return -EPROTO;
+    const char *problem = header_problem(d, type);
+    char why[512];
+    int rc = problem ? -EPROTO : adopt_descriptor(d, out, why, sizeof why);
+    if (rc) {
+        snprintf(err, errlen, "block plugin %s %s", path, problem ? problem : why);
+        release(out);
+        return rc;
     }
-    memcpy(&out->copy, d, d->size < sizeof out->copy ? d->size : sizeof out->copy);
-    out->desc = &out->copy;
-    out->handle = h;
     if (!realpath(path, out->path))
         snprintf(out->path, sizeof out->path, "%s", path);
     return 0;
@@ -101,10 +262,8 @@ int mqs_registry_open_file(const char *path, const char *type, mqs_plugin *out, 
 
 void mqs_registry_close(mqs_plugin *p)
 {
-    if (p && p->handle)
-        dlclose(p->handle);
     if (p)
-        memset(p, 0, sizeof *p);
+        release(p);
 }
 
 typedef struct nearest {

@@ -11,12 +11,20 @@
 typedef struct mqs_plugin {
     const mqs_block_descriptor *desc; /* points at `copy` */
     mqs_block_descriptor copy;        /* zero-extended: an older block's missing fields read as 0 */
+    /* A 1.0 block's specs converted to the 1.1 layout (copy.ports and
+     * copy.params point at them), NULL for newer blocks. Host-owned. */
+    mqs_port_spec *ports_v1_0;
+    mqs_param_spec *params_v1_0;
     void *handle;
     char path[PATH_MAX];
 } mqs_plugin;
 
 /* Load the plugin at `path`; if `type` is given, its descriptor must be named
- * so. 0, or -ENOENT/-EINVAL/-EPROTO with a message in err. */
+ * so. Reads no more of the descriptor than its `size`; a 1.0 block's port and
+ * param specs are converted, so callers see 1.1 specs only. Refuses a
+ * descriptor that breaks the SDK's rules (ranges, callbacks for its kind and
+ * ports). 0, or -ENOENT/-EINVAL/-EPROTO/-ENOMEM with a message naming the
+ * plugin file in err. */
 int mqs_registry_open_file(const char *path, const char *type, mqs_plugin *out, char *err, size_t errlen);
 
 /* Find and load block type `type`: from `explicit_path` (relative to
@@ -25,6 +33,7 @@ int mqs_registry_open_file(const char *path, const char *type, mqs_plugin *out, 
 int mqs_registry_find(const char *type, const char *explicit_path, const char *base_dir, mqs_plugin *out, char *err,
                       size_t errlen);
 
+/* Unload the plugin and free what open made. */
 void mqs_registry_close(mqs_plugin *p);
 
 /* Call fn for every block type found on the search path (each name once). */

@@ -1,4 +1,5 @@
-/* Host services for blocks: alloc, send, ref, unref, log, clock, stop. */
+/* Host services for blocks: alloc, send, ref, unref, log, clock, stop, and
+ * the call of process() or transform() for one input set. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,9 +138,82 @@ static int64_t host_start_time(mqs_block_ctx *ctx)
     return mqs_domain_start_time(host_of(ctx)->domain);
 }
 
+/* Bytes per row of the first plane of a packed frame (rgb24: 3 per pixel). */
+static uint32_t packed_stride(uint32_t format, uint32_t width)
+{
+    return format == MQS_FORMAT_RGB24 ? width * 3 : width;
+}
+
+/* What transform() finds in `out`: in's timing, flags, seq and header, then
+ * a video output's header from its caps, and the length it must fill. */
+static void transform_meta(mqs_buffer *out, const mqs_buffer *in, const mqs_caps *caps, uint64_t length)
+{
+    mqs_buffer_meta *m = out->meta;
+    m->pts = in->meta->pts;
+    m->duration = in->meta->duration;
+    m->flags = in->meta->flags;
+    m->seq = in->meta->seq; /* 1:1: downstream still sees upstream's gaps */
+    m->header_type = in->meta->header_type;
+    m->header = in->meta->header;
+    if (caps->header_type == MQS_HEADER_VIDEO) {
+        m->header_type = MQS_HEADER_VIDEO;
+        m->header.video = (mqs_video_header){.width = caps->width, .height = caps->height, .format = caps->format,
+                                             .stride = packed_stride(caps->format, caps->width)};
+    }
+    m->length = length;
+}
+
+/* After transform() returned rc: send `out` on 0, else drop it. */
+static int transform_done(mqs_host *h, mqs_buffer *out, int rc)
+{
+    if (rc == 0) {
+        rc = host_send(&h->ctx, 0, out);
+        if (rc < 0 && rc != -ECANCELED) /* -ECANCELED: stopping, quietly */
+            mqs_host_logf(h, MQS_LOG_ERROR, "cannot send on output 0: %s", mqs_strerror(rc));
+        return rc < 0 ? rc : 0;
+    }
+    host_unref(&h->ctx, out);
+    if (rc == MQS_SKIP)
+        return 0;
+    if (rc > 0) {
+        mqs_host_logf(h, MQS_LOG_ERROR, "transform() returned %d (expected 0, MQS_SKIP or a negative errno)", rc);
+        return -EPROTO;
+    }
+    return rc;
+}
+
+/* One input through transform(): allocate on output 0 (waiting like
+ * mqs_alloc), check the slot holds a buffer, fill the meta, let the block
+ * write, send or drop. */
+static int host_transform(mqs_host *h, const mqs_buffer *in)
+{
+    const mqs_caps *caps = &h->output_caps[0];
+    uint64_t need = caps->header_type == MQS_HEADER_VIDEO
+                        ? mqs_video_frame_size(caps->format, caps->width, caps->height)
+                        : in->meta->length;
+    mqs_buffer out;
+    int rc = host_alloc(&h->ctx, 0, &out);
+    if (rc < 0) {
+        if (rc != -ECANCELED)
+            mqs_host_logf(h, MQS_LOG_ERROR, "cannot allocate a buffer on output 0: %s", mqs_strerror(rc));
+        return rc;
+    }
+    if (out.capacity < need) {
+        mqs_host_logf(h, MQS_LOG_ERROR,
+                      "output slots hold %llu bytes, a buffer needs %llu: raise the output's slot_size",
+                      (unsigned long long)out.capacity, (unsigned long long)need);
+        host_unref(&h->ctx, &out);
+        return -EMSGSIZE;
+    }
+    transform_meta(&out, in, caps, need);
+    return transform_done(h, &out, h->desc->transform(&h->ctx, in, &out));
+}
+
 int mqs_host_call(mqs_host *h, const mqs_buffer *const *in)
 {
-    return h->desc->process(&h->ctx, in);
+    if (!h->desc->transform)
+        return h->desc->process(&h->ctx, in);
+    return in[0] ? host_transform(h, in[0]) : 0; /* a set without the input: nothing to turn */
 }
 
 static const mqs_host_api host_api = {

@@ -43,8 +43,10 @@ typedef struct mqs_host {
 int mqs_host_init(mqs_host *host);
 void mqs_host_fini(mqs_host *host);
 
-/* Hand the block one input set (h->set describes it): process(), or
- * transform() for a one-in, one-out filter. The block's return value. */
+/* Hand the block one input set (h->set describes it): process(), or for a
+ * transform() block, allocate on output 0, call it and send (nothing when
+ * in[0] is NULL). 0, or the block's or the host's negative error (-EMSGSIZE:
+ * output slots too small for a buffer). */
 int mqs_host_call(mqs_host *h, const mqs_buffer *const *in);
 
 /* A block-facing view of a buffer the worker holds. */
