@@ -220,9 +220,10 @@ static void set_take(mqs_aligner *a, uint32_t i)
     a->owned |= BIT(i);
 }
 
-/* Spread, partial flag, and for exact/approximate the floor of inputs the
- * set went without: what of theirs comes later, at or before the set's
- * latest member, came too late. */
+/* Spread, partial flag, and for the policies that use a buffer once the
+ * floor of inputs the set went without: what of theirs comes later, at or
+ * before the set's latest member, came too late. (latest and interpolate
+ * hold values: a late buffer may still be the newest value for what comes.) */
 static void set_finish(mqs_aligner *a)
 {
     mqs_align_set *s = &a->set;
@@ -236,7 +237,7 @@ static void set_finish(mqs_aligner *a)
         hi = s->member_pts[i] > hi ? s->member_pts[i] : hi;
     }
     s->spread = hi >= lo ? hi - lo : 0;
-    if (reference_policy(a->policy))
+    if (a->policy == MQS_SYNC_LATEST || a->policy == MQS_SYNC_INTERPOLATE)
         return;
     for (uint32_t i = 0; i < a->count; i++)
         if (s->id[i] == MQS_BUFFER_ID_NONE && hi > a->in[i].floor)
@@ -276,14 +277,36 @@ static heads look_at_heads(const mqs_aligner *a)
     return h;
 }
 
-/* The earliest head cannot be in a set with an input that may still send,
- * if that input's next buffer comes later than `reach` after it. */
-static bool unknown_out_of_reach(const mqs_aligner *a, const heads *h, int64_t reach)
+/* The inputs that may still send, but whose next buffer comes later than
+ * `reach` after the earliest head: it cannot be in a set with them. */
+static mask out_of_reach(const mqs_aligner *a, const heads *h, int64_t reach)
 {
+    mask far = 0;
     for (uint32_t i = 0; i < a->count; i++)
         if ((h->unknown & BIT(i)) && span(next_lower_bound(&a->in[i]), h->low) > reach)
-            return true;
-    return false;
+            far |= BIT(i);
+    return far;
+}
+
+/* The earliest head has no partner on some input: drop it now if no set
+ * could go without that input. If one could (partial, optional), wait: the
+ * input may still end, and then the set goes out without it. */
+static bool hopeless(const mqs_aligner *a, const heads *h, mask far)
+{
+    return far && !deliverable(a, h->missing | far);
+}
+
+/* A set that lacks inputs it may not go without: its members are dropped
+ * for the reason they are missing. */
+static void drop_members(mqs_aligner *a, mask members, const uint32_t *skip, mqs_drop_reason why)
+{
+    for (uint32_t i = 0; i < a->count; i++) {
+        if (!(members & BIT(i)))
+            continue;
+        for (uint32_t k = 0; skip && k < skip[i]; k++)
+            drop_front(a, i, MQS_DROP_SUPERSEDED);
+        drop_front(a, i, why);
+    }
 }
 
 static step exact_step(mqs_aligner *a)
@@ -292,14 +315,14 @@ static step exact_step(mqs_aligner *a)
     if (!h.present)
         return wait_for(a, 0, NEVER);
     /* Every later buffer of the latest head's input comes after the earliest head. */
-    if (h.high > h.low || unknown_out_of_reach(a, &h, 0)) {
+    if (h.high > h.low || hopeless(a, &h, out_of_reach(a, &h, 0))) {
         drop_front(a, h.first, MQS_DROP_NO_MATCH);
         return STEP_PROGRESS;
     }
     if (h.unknown)
         return wait_for(a, h.unknown, h.since);
     if (h.missing && !deliverable(a, h.missing)) {
-        drop_front(a, h.first, missing_reason(a, h.missing));
+        drop_members(a, h.present, NULL, missing_reason(a, h.missing));
         return STEP_PROGRESS;
     }
     set_begin(a, h.low);
@@ -401,18 +424,18 @@ static step approximate_step(mqs_aligner *a)
     heads h = look_at_heads(a);
     if (!h.present)
         return wait_for(a, 0, NEVER);
-    if (span(h.high, h.low) > a->tolerance || unknown_out_of_reach(a, &h, a->tolerance)) {
+    if (span(h.high, h.low) > a->tolerance || hopeless(a, &h, out_of_reach(a, &h, a->tolerance))) {
         drop_front(a, h.first, MQS_DROP_NO_MATCH);
         return STEP_PROGRESS;
     }
     if (h.unknown)
         return wait_for(a, h.unknown, h.since);
-    if (h.missing && !deliverable(a, h.missing)) {
-        drop_front(a, h.first, missing_reason(a, h.missing));
-        return STEP_PROGRESS;
-    }
     if (approximate_search(a, &h) == STEP_WAIT)
         return STEP_WAIT;
+    if (h.missing && !deliverable(a, h.missing)) {
+        drop_members(a, h.present, a->best, missing_reason(a, h.missing));
+        return STEP_PROGRESS;
+    }
     int64_t earliest = NEVER;
     for (uint32_t i = 0; i < a->count; i++)
         if ((h.present & BIT(i)) && at(&a->in[i], a->best[i])->pts < earliest)
