@@ -30,6 +30,20 @@ static inline void pace_init(pacer *p, double rate_hz)
     p->next_ns = 0;
 }
 
+/* Sleep towards `due_ns` (CLOCK_MONOTONIC): 1 once it is due, 0 when a
+ * slice (PACE_SLICE_NS) went by or a signal came first, so the caller can
+ * return from produce() and let the host look at its stop flag. */
+static inline int pace_sleep_until(int64_t due_ns)
+{
+    int64_t now = pace_clock_ns();
+    if (now >= due_ns)
+        return 1;
+    int64_t until = due_ns - now > PACE_SLICE_NS ? now + PACE_SLICE_NS : due_ns;
+    struct timespec ts = {.tv_sec = until / 1000000000, .tv_nsec = until % 1000000000};
+    /* EINTR (e.g. SIGTERM): return so the host sees the stop at once. */
+    return clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == 0 && until >= due_ns;
+}
+
 /* 1: the next buffer is due now (and the one after is scheduled); 0: not yet,
  * return 0 from produce() so the host can look at its stop flag, and be
  * called again. Sleeps at most PACE_SLICE_NS. */
@@ -37,23 +51,28 @@ static inline int pace_wait(pacer *p)
 {
     if (p->period_ns <= 0)
         return 1;
-    int64_t now = pace_clock_ns();
     if (p->next_ns == 0)
-        p->next_ns = now;
-    if (now < p->next_ns) {
-        int64_t until = p->next_ns - now > PACE_SLICE_NS ? now + PACE_SLICE_NS : p->next_ns;
-        struct timespec ts = {.tv_sec = until / 1000000000, .tv_nsec = until % 1000000000};
-        /* EINTR (e.g. SIGTERM): return so the host sees the stop at once. */
-        if (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) != 0 || until < p->next_ns)
-            return 0;
-        now = until;
-    }
+        p->next_ns = pace_clock_ns();
+    if (!pace_sleep_until(p->next_ns))
+        return 0;
+    int64_t now = pace_clock_ns();
     /* Keep the schedule's phase; slots missed while stalled (backpressure,
      * a slow disk) are skipped rather than produced in a burst. */
     p->next_ns += p->period_ns;
     if (p->next_ns <= now)
         p->next_ns += ((now - p->next_ns) / p->period_ns + 1) * p->period_ns;
     return 1;
+}
+
+/* A trigger shared by several sources: slot k is due at start_ns + k *
+ * period_ns, so sources with the same start and period capture on the same
+ * instants. 1 once slot k is due (*due_ns is its instant), 0 not yet (as
+ * pace_wait). Never skips: a source that fell behind gets its late slots at
+ * once, in order, and catches up. */
+static inline int pace_wait_slot(const pacer *p, int64_t start_ns, uint64_t k, int64_t *due_ns)
+{
+    *due_ns = start_ns + (int64_t)k * p->period_ns;
+    return pace_sleep_until(*due_ns);
 }
 
 #endif

@@ -1,8 +1,16 @@
-/* mosaic: tiles two video inputs side by side, a left and b right, in one
- * frame of (wa + wb) x max(ha, hb). Both inputs carry the same format. A tile
- * whose input is missing from the set (sync `on_missing: partial`), and the
- * area below the shorter input, are black. The output takes the earliest pts
- * of the set, so latency measured downstream is that of the oldest capture. */
+/* mosaic: tiles two to four aligned video inputs into one frame. With a and
+ * b connected: side by side (a | b). With c or d connected too: a 2x2 grid,
+ * a b over c d. Every cell is as large as the largest connected input (max
+ * width x max height); each tile sits at its cell's top left. All inputs carry
+ * one format (rgb24, gray8 or i420; i420 inputs have even sizes so chroma
+ * planes tile cleanly). A member missing from the set (partial sets), an
+ * absent input's cell and the rest of every cell are mid grey (128 on every
+ * byte: rgb 128,128,128, Y 128, chroma 128).
+ *
+ * The output's pts is the set's (approximate: its earliest member), so latency
+ * measured downstream is that of the oldest capture; seq numbers the sets;
+ * flags are the members' (end of stream aside), plus GAP when a member is
+ * missing. */
 #include <string.h>
 
 #include <mqs/block.h>
@@ -10,62 +18,153 @@
 #include "../common/io.h"
 #include "../common/video.h"
 
+#define TILES 4
+#define GREY 128
+
 typedef struct mosaic_state {
     uint64_t seq; /* the output numbers its own sets */
 } mosaic_state;
 
 typedef struct tile {
-    const uint8_t *data; /* NULL: black */
+    const uint8_t *data; /* NULL: grey */
     size_t row;          /* bytes per row */
     uint32_t rows;
 } tile;
 
-static const char *const names[2] = {"a", "b"};
+static const char *const names[TILES] = {"a", "b", "c", "d"};
 
-/* One plane: each output row is tile a's row then tile b's row. */
-static uint8_t *compose(uint8_t *dst, const tile t[2], uint32_t rows, uint8_t black)
+static bool connected(const mqs_caps *c) { return !(c->flags & MQS_CAPS_ABSENT); }
+
+/* One plane of a grid two cells wide and `grid_rows` high, each cell
+ * `cell_row` bytes x `cell_rows` rows: tile data where there is some, grey
+ * elsewhere. Returns the end of the plane. */
+static uint8_t *compose(uint8_t *dst, const tile t[TILES], uint32_t grid_rows, size_t cell_row, uint32_t cell_rows)
 {
-    for (uint32_t y = 0; y < rows; y++)
-        for (int i = 0; i < 2; i++) {
-            if (t[i].data && y < t[i].rows)
-                memcpy(dst, t[i].data + y * t[i].row, t[i].row);
-            else
-                memset(dst, black, t[i].row);
-            dst += t[i].row;
-        }
+    for (uint32_t r = 0; r < grid_rows; r++)
+        for (uint32_t y = 0; y < cell_rows; y++)
+            for (uint32_t c = 0; c < 2; c++) {
+                const tile *ti = &t[r * 2 + c];
+                size_t n = ti->data && y < ti->rows ? ti->row : 0;
+                if (n)
+                    memcpy(dst, ti->data + (size_t)y * ti->row, n);
+                memset(dst + n, GREY, cell_row - n);
+                dst += cell_row;
+            }
     return dst;
+}
+
+/* The cell size and grid height for the connected inputs of `in`. */
+static void grid_of(const mqs_caps *in, uint32_t n_in, uint32_t *cell_w, uint32_t *cell_h, uint32_t *grid_rows)
+{
+    *cell_w = *cell_h = 0;
+    *grid_rows = 1;
+    for (uint32_t i = 0; i < n_in && i < TILES; i++) {
+        if (!connected(&in[i]))
+            continue;
+        *cell_w = in[i].width > *cell_w ? in[i].width : *cell_w;
+        *cell_h = in[i].height > *cell_h ? in[i].height : *cell_h;
+        if (i >= 2)
+            *grid_rows = 2;
+    }
+}
+
+/* 0 if every connected input is video of one format mosaic can tile. */
+static int check_inputs(const mqs_params *p, const mqs_caps *in, uint32_t n_in)
+{
+    unsigned formats = VIDEO_BIT(MQS_FORMAT_RGB24) | VIDEO_BIT(MQS_FORMAT_GRAY8) | VIDEO_BIT(MQS_FORMAT_I420);
+    for (uint32_t i = 0; i < n_in && i < TILES; i++) {
+        if (!connected(&in[i]))
+            continue;
+        int rc = video_accept(p, &in[i], names[i], formats, "mosaic takes rgb24, gray8 or i420");
+        if (rc < 0)
+            return rc;
+        if (in[i].format != in[0].format)
+            return mqs_params_fail(p, "inputs a (%s) and %s (%s) differ in format; convert one (e.g. with grayscale)",
+                                   video_format_name(in[0].format), names[i], video_format_name(in[i].format));
+        if (in[i].format == MQS_FORMAT_I420 && (in[i].width % 2 || in[i].height % 2))
+            return mqs_params_fail(p, "input %s is i420 %ux%u: its chroma would straddle two cells; scale it to "
+                                   "an even width and height", names[i], in[i].width, in[i].height);
+    }
+    return 0;
 }
 
 static int negotiate(const mqs_params *p, const mqs_caps *in, uint32_t n_in, mqs_caps *out, uint32_t n_out)
 {
     if (n_in < 2 || n_out < 1)
         return 0;
-    unsigned formats = VIDEO_BIT(MQS_FORMAT_RGB24) | VIDEO_BIT(MQS_FORMAT_GRAY8) | VIDEO_BIT(MQS_FORMAT_I420);
-    for (int i = 0; i < 2; i++) {
-        int rc = video_accept(p, &in[i], names[i], formats, "mosaic takes rgb24, gray8 or i420");
-        if (rc < 0)
-            return rc;
-    }
-    if (in[0].format != in[1].format)
-        return mqs_params_fail(p, "inputs a (%s) and b (%s) differ in format; convert one (e.g. with grayscale)",
-                               video_format_name(in[0].format), video_format_name(in[1].format));
-    if (in[0].format == MQS_FORMAT_I420 && in[0].width % 2)
-        return mqs_params_fail(p, "input a is i420 %u pixels wide: tile b's chroma would straddle two samples; "
-                               "scale a to an even width", in[0].width);
-    uint32_t h = in[0].height > in[1].height ? in[0].height : in[1].height;
-    video_caps(&out[0], in[0].format, in[0].width + in[1].width, h,
-               in[0].rate > in[1].rate ? in[0].rate : in[1].rate);
+    int rc = check_inputs(p, in, n_in);
+    if (rc < 0)
+        return rc;
+    uint32_t cw, ch, rows;
+    double rate = 0;
+    grid_of(in, n_in, &cw, &ch, &rows);
+    for (uint32_t i = 0; i < n_in && i < TILES; i++)
+        if (connected(&in[i]) && in[i].rate > rate)
+            rate = in[i].rate;
+    video_caps(&out[0], in[0].format, 2 * cw, rows * ch, rate);
     return 0;
+}
+
+/* Tiles of one plane: plane 0 (rgb, gray, Y) or an i420 chroma plane (1: U, 2: V). */
+static void plane_tiles(const mqs_block_ctx *ctx, const mqs_buffer *const *in, int plane, tile t[TILES])
+{
+    for (uint32_t i = 0; i < TILES; i++) {
+        const mqs_caps *c = &ctx->input_caps[i];
+        bool have = i < ctx->input_count && mqs_input_connected(ctx, i) && in[i];
+        size_t w = have ? c->width : 0, h = have ? c->height : 0;
+        if (plane == 0) {
+            t[i] = (tile){have ? in[i]->data : NULL, video_stride(c->format, (uint32_t)w), (uint32_t)h};
+            continue;
+        }
+        size_t offset = w * h + (plane == 2 ? (w / 2) * (h / 2) : 0);
+        t[i] = (tile){have ? (const uint8_t *)in[i]->data + offset : NULL, w / 2, (uint32_t)(h / 2)};
+    }
+}
+
+/* Writes the whole output frame from the set's members. */
+static void draw(const mqs_block_ctx *ctx, const mqs_buffer *const *in, uint8_t *dst)
+{
+    const mqs_caps *oc = &ctx->output_caps[0];
+    uint32_t cw, ch, rows;
+    tile t[TILES];
+    grid_of(ctx->input_caps, ctx->input_count, &cw, &ch, &rows);
+    plane_tiles(ctx, in, 0, t);
+    dst = compose(dst, t, rows, video_stride(oc->format, cw), ch);
+    if (oc->format != MQS_FORMAT_I420)
+        return;
+    for (int plane = 1; plane <= 2; plane++) { /* U then V: even sizes, so half-size cells */
+        plane_tiles(ctx, in, plane, t);
+        dst = compose(dst, t, rows, cw / 2, ch / 2);
+    }
+}
+
+/* The set's pts (approximate: its earliest member), or the earliest member's
+ * on a host without input sets; flags of the members, GAP for a partial set. */
+static void set_meta(mqs_block_ctx *ctx, const mqs_buffer *const *in, const mqs_buffer *first, mqs_buffer *out)
+{
+    const mqs_input_set *set;
+    uint32_t flags = 0;
+    bool partial = false;
+    for (uint32_t i = 0; i < ctx->input_count && i < TILES; i++) {
+        if (in[i])
+            flags |= in[i]->meta->flags;
+        else if (mqs_input_connected(ctx, i))
+            partial = true;
+    }
+    mqs_copy_meta(out, first);
+    if (mqs_input_set_get(ctx, &set) == 0)
+        out->meta->pts = set->pts;
+    out->meta->flags = (flags & ~(uint32_t)MQS_BUFFER_EOS) | (partial ? MQS_BUFFER_GAP : 0);
 }
 
 static int process(mqs_block_ctx *ctx, const mqs_buffer *const *in)
 {
     mosaic_state *s = ctx->state;
-    const mqs_caps *c = ctx->input_caps, *oc = &ctx->output_caps[0];
+    const mqs_caps *oc = &ctx->output_caps[0];
     const mqs_buffer *first = NULL;
     mqs_buffer out;
     int rc;
-    for (uint32_t i = 0; i < 2; i++) {
+    for (uint32_t i = 0; i < ctx->input_count && i < TILES; i++) {
         if (!in[i])
             continue;
         if ((rc = video_check(ctx, in[i], i, names[i])) < 0)
@@ -78,42 +177,31 @@ static int process(mqs_block_ctx *ctx, const mqs_buffer *const *in)
     if ((rc = out_alloc(ctx, 0, &out)) < 0 ||
         (rc = out_fits(ctx, &out, mqs_video_frame_size(oc->format, oc->width, oc->height))) < 0)
         return rc;
-    unsigned bpp = c[0].format == MQS_FORMAT_RGB24 ? 3 : 1;
-    tile t[2];
-    for (int i = 0; i < 2; i++)
-        t[i] = (tile){in[i] ? in[i]->data : NULL, (size_t)c[i].width * bpp, c[i].height};
-    uint8_t *dst = compose(out.data, t, oc->height, 0);
-    if (c[0].format == MQS_FORMAT_I420) { /* U then V: half-size planes after Y, black is 128 */
-        tile u[2], v[2];
-        for (int i = 0; i < 2; i++) {
-            size_t y_size = (size_t)c[i].width * c[i].height, cw = (c[i].width + 1) / 2, ch = (c[i].height + 1) / 2;
-            u[i] = (tile){t[i].data ? t[i].data + y_size : NULL, cw, (uint32_t)ch};
-            v[i] = (tile){t[i].data ? t[i].data + y_size + cw * ch : NULL, cw, (uint32_t)ch};
-        }
-        dst = compose(dst, u, (oc->height + 1) / 2, 128);
-        compose(dst, v, (oc->height + 1) / 2, 128);
-    }
-    mqs_copy_meta(&out, first);
-    out.meta->flags |= (in[0] ? in[0]->meta->flags : 0) | (in[1] ? in[1]->meta->flags : 0);
-    out.meta->flags &= ~(uint32_t)MQS_BUFFER_EOS;
+    draw(ctx, in, out.data);
+    set_meta(ctx, in, first, &out);
     out.meta->seq = s->seq++;
     video_meta(&out, oc->format, oc->width, oc->height);
     return out_send(ctx, 0, &out);
 }
 
 static const mqs_port_spec ports[] = {
-    {.name = "a", .direction = MQS_PORT_INPUT, .header_type = MQS_HEADER_VIDEO, .help = "left tile"},
-    {.name = "b", .direction = MQS_PORT_INPUT, .header_type = MQS_HEADER_VIDEO, .help = "right tile, same format"},
-    {.name = "out", .direction = MQS_PORT_OUTPUT, .help = "a and b side by side"},
+    {.name = "a", .direction = MQS_PORT_INPUT, .header_type = MQS_HEADER_VIDEO, .help = "top left tile"},
+    {.name = "b", .direction = MQS_PORT_INPUT, .header_type = MQS_HEADER_VIDEO, .help = "top right tile"},
+    {.name = "c", .direction = MQS_PORT_INPUT, .header_type = MQS_HEADER_VIDEO, .flags = MQS_PORT_OPTIONAL,
+     .help = "bottom left tile (makes a 2x2 grid)"},
+    {.name = "d", .direction = MQS_PORT_INPUT, .header_type = MQS_HEADER_VIDEO, .flags = MQS_PORT_OPTIONAL,
+     .help = "bottom right tile (makes a 2x2 grid)"},
+    {.name = "out", .direction = MQS_PORT_OUTPUT, .help = "a | b, or a b over c d; grey where nothing is"},
 };
 
 MQS_BLOCK_EXPORT(mosaic) = {
     MQS_BLOCK_HEADER,
     .name = "mosaic",
-    .summary = "two videos side by side (use a sync policy to pair frames)",
+    .summary = "two to four aligned videos side by side or in a 2x2 grid",
     .kind = MQS_BLOCK_FILTER,
+    .flags = MQS_BLOCK_ALIGNED,
     .ports = ports,
-    .port_count = 3,
+    .port_count = sizeof ports / sizeof ports[0],
     .state_size = sizeof(mosaic_state),
     .negotiate = negotiate,
     .process = process,

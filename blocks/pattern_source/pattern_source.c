@@ -3,7 +3,28 @@
  * record (common/verify.h: magic, seq, length, checksum of the rest) that
  * checksum_sink checks; the record covers the first 32 bytes of row 0, so a
  * few pixels in the top-left corner look like noise. clock_offset, jitter and
- * drop_rate imitate real cameras for the synchronisation and gap tests. */
+ * drop_rate imitate real cameras for the synchronisation and gap tests.
+ *
+ * Capture time of frame k (k = seq, dropped frames included):
+ *  - trigger free: when produce() takes it, on a schedule of period
+ *    P = round(1e9 / fps) ns that skips slots missed while stalled;
+ *  - trigger shared: slot k of a grid every camera of the graph shares,
+ *    start + k * P, where start = mqs_start_time() (the instant the graph
+ *    started; the first produce() time on a host without it). No slot is
+ *    skipped: a camera that runs late catches up. Two shared-trigger cameras
+ *    with the same fps capture on the same instants.
+ * pts = capture time + clock_offset + jitter draw.
+ *
+ * Random draws of frame k, in this order, from one xorshift64* generator
+ * seeded with `seed` (common/rng.h):
+ *  1. jitter > 0: one rng_symmetric(jitter), i.e. rng_next() % (2 jitter + 1)
+ *     - jitter ns;
+ *  2. drop_rate > 0 and not the last frame of a counted run: one
+ *     rng_uniform(); the frame is dropped (seq used up, nothing sent) when it
+ *     is below drop_rate;
+ *  3. pattern noise, frame not dropped: one rng_next() per 8-byte word of the
+ *     frame (little-endian bytes), then one per remaining byte (its low byte).
+ * So a run's pts, drops and pixels depend on the seed and the start only. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +43,8 @@ typedef struct pattern_state {
     uint64_t frame_size;
     int64_t count, clock_offset, jitter;
     double drop_rate;
+    bool shared;      /* trigger: shared */
+    int64_t start_ns; /* shared: slot 0's instant; 0 until the first produce() */
     pacer pace;
     rng rng;
     uint64_t seq, sent, dropped;
@@ -120,6 +143,8 @@ static uint64_t draw(pattern_state *s, uint8_t *f)
 static int negotiate(const mqs_params *p, const mqs_caps *in, uint32_t n_in, mqs_caps *out, uint32_t n_out)
 {
     (void)in, (void)n_in;
+    if (strcmp(mqs_param_string(p, "trigger"), "shared") == 0 && mqs_param_double(p, "fps") <= 0)
+        return mqs_params_fail(p, "trigger: shared needs a frame rate: set fps above 0, or use trigger: free");
     if (n_out > 0)
         video_caps(&out[0], video_format_from_name(mqs_param_string(p, "format")),
                    (uint32_t)mqs_param_int(p, "width"), (uint32_t)mqs_param_int(p, "height"),
@@ -143,6 +168,7 @@ static int init(mqs_block_ctx *ctx)
     s->clock_offset = mqs_param_int(p, "clock_offset");
     s->jitter = mqs_param_int(p, "jitter");
     s->drop_rate = mqs_param_double(p, "drop_rate");
+    s->shared = strcmp(mqs_param_string(p, "trigger"), "shared") == 0;
     pace_init(&s->pace, mqs_param_double(p, "fps"));
     rng_seed(&s->rng, (uint64_t)mqs_param_int(p, "seed"));
     if (s->pattern == PATTERN_NOISE)
@@ -157,14 +183,31 @@ static int init(mqs_block_ctx *ctx)
     return 0;
 }
 
+/* 1 once frame s->seq is due, with its capture time; 0 not yet. */
+static int capture_due(mqs_block_ctx *ctx, pattern_state *s, int64_t *capture)
+{
+    if (!s->shared) {
+        if (!pace_wait(&s->pace))
+            return 0;
+        *capture = mqs_now(ctx);
+        return 1;
+    }
+    if (s->start_ns == 0) {
+        int64_t start = mqs_start_time(ctx); /* 0 before the start gate, -ENOTSUP on an older host */
+        s->start_ns = start > 0 ? start : mqs_now(ctx);
+    }
+    return pace_wait_slot(&s->pace, s->start_ns, s->seq, capture);
+}
+
 static int produce(mqs_block_ctx *ctx)
 {
     pattern_state *s = ctx->state;
+    int64_t capture;
     if (s->count > 0 && s->seq >= (uint64_t)s->count)
         return MQS_EOS;
-    if (!pace_wait(&s->pace) || mqs_stopping(ctx)) /* a stop may have come while we slept */
+    if (!capture_due(ctx, s, &capture) || mqs_stopping(ctx)) /* a stop may have come while we slept */
         return 0;
-    int64_t pts = mqs_now(ctx) + s->clock_offset + rng_symmetric(&s->rng, s->jitter);
+    int64_t pts = capture + s->clock_offset + rng_symmetric(&s->rng, s->jitter);
     /* Never drop the last frame of a counted run: a sink then knows how many
      * were made (last seq + 1), so frames + missing adds up exactly. */
     bool last = s->count > 0 && s->seq + 1 == (uint64_t)s->count;
@@ -217,14 +260,17 @@ static const mqs_param_spec params[] = {
      .help = "frames to make (dropped ones included), then end of stream; 0: unlimited"},
     {.key = "pattern", .type = MQS_PARAM_ENUM, .default_value = "bars", .choices = "bars|box|noise",
      .help = "bars: colour bars over a grey ramp; box: bars with a moving box; noise: random bytes"},
-    {.key = "clock_offset", .type = MQS_PARAM_DURATION, .default_value = "0", .min = 1, .max = 0,
+    {.key = "clock_offset", .type = MQS_PARAM_DURATION, .default_value = "0",
      .help = "added to every pts, may be negative: a camera whose clock is off"},
     {.key = "jitter", .type = MQS_PARAM_DURATION, .default_value = "0", .min = 0, .max = 1e10,
      .help = "each pts moves by a random amount in [-jitter, +jitter]"},
     {.key = "drop_rate", .type = MQS_PARAM_DOUBLE, .default_value = "0", .min = 0, .max = 1,
      .help = "probability of skipping a frame (its seq is used up, so downstream sees a gap)"},
-    {.key = "seed", .type = MQS_PARAM_INT, .default_value = "1", .min = 1, .max = 0,
+    {.key = "seed", .type = MQS_PARAM_INT, .default_value = "1",
      .help = "seed of the random jitter, drops and noise: runs are reproducible"},
+    {.key = "trigger", .type = MQS_PARAM_ENUM, .default_value = "free", .choices = "free|shared",
+     .help = "free: capture when paced; shared: on a grid from the graph's start, the same for every camera, "
+             "no frame skipped"},
 };
 
 MQS_BLOCK_EXPORT(pattern_source) = {

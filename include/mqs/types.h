@@ -59,6 +59,7 @@ enum {
     MQS_SENSOR_IMU = 1,  /* 6 doubles: ax ay az (m/s^2) gx gy gz (rad/s) */
     MQS_SENSOR_GPS = 2,  /* 3 doubles: latitude, longitude (deg), altitude (m) */
     MQS_SENSOR_ODOM = 3, /* 3 doubles: x, y (m), heading (rad) */
+    MQS_SENSOR_POSE = 4, /* 3 doubles: x, y (m, local east/north of the sensor origin), heading (rad) */
 };
 
 typedef struct mqs_video_header {
