@@ -159,10 +159,12 @@ static int deliver_set(aligned *l, const mqs_align_set *s)
     return mqs_host_call(h, in);
 }
 
-static int deliver_ready(aligned *l, int64_t now, bool *delivered)
+/* Every set that is final now. The clock is read for each: a set that
+ * waited behind the block's work on earlier ones shows it in its latency. */
+static int deliver_ready(aligned *l, bool *delivered)
 {
     const mqs_align_set *s;
-    while ((s = mqs_align_next(l->aligner, now)) != NULL) {
+    while ((s = mqs_align_next(l->aligner, mqs_now_ns())) != NULL) {
         int rc = deliver_set(l, s);
         mqs_align_done(l->aligner);
         *delivered = true;
@@ -201,7 +203,7 @@ static int align_loop(aligned *l)
         if (pulled < 0)
             return pulled;
         bool delivered = false;
-        int rc = deliver_ready(l, now, &delivered);
+        int rc = deliver_ready(l, &delivered);
         if (rc < 0)
             return rc;
         if (!pulled && !delivered && (rc = wait_for_work(l, now)) < 0)
