@@ -35,7 +35,7 @@ typedef struct input {
     uint32_t mask, first, count, depth;
     int64_t period;
     int64_t last_pts;  /* newest accepted pts (valid when have_last) */
-    int64_t floor;     /* exact/approximate: a set went without this input up to here */
+    int64_t floor;     /* exact, approximate, nearest: a set went without this input up to here */
     bool have_last, ended, late, optional;
     mqs_input_shared *counters;
 } input;
