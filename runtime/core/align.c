@@ -402,6 +402,10 @@ static step approximate_search(mqs_aligner *a, const heads *h)
             return STEP_SET;
         if (advance(a, &w, w.start, pivot_time) < 0)
             return STEP_SET;
+        /* The usual end: the input moved on lies `best_spread` or more past
+         * the pivot, so this and every later window is no narrower. */
+        if (span(a->value[w.start], pivot_time) >= best_spread)
+            return STEP_SET;
         measure_window(a, &w);
         int64_t spread = span(w.high, w.low);
         if (!w.virtual_inputs) {
