@@ -151,6 +151,30 @@ int mqs_process_sync(const mqs_domain *d, uint32_t process, mqs_sync_config *out
 /* Record that this process is alive (tools show the age). No syscall. */
 void mqs_domain_heartbeat(mqs_domain *d);
 
+/* What a process is doing (mqs_process_stats.activity), as it says itself. */
+typedef enum mqs_activity {
+    MQS_ACTIVITY_IDLE = 0,       /* between calls, or not started */
+    MQS_ACTIVITY_INIT = 1,       /* in the block's init() */
+    MQS_ACTIVITY_CALL = 2,       /* in process(), produce(), transform() or flush() */
+    MQS_ACTIVITY_WAIT_INPUT = 3, /* waiting for input: not hung */
+    MQS_ACTIVITY_WAIT_ALLOC = 4, /* waiting for a free slot of pool `waiting_on`: not hung */
+    MQS_ACTIVITY_WAIT_SEND = 5,  /* waiting for room on output `waiting_on`: not hung */
+} mqs_activity;
+
+/* Say what this process does now. A block call also counts one call (the
+ * launcher's watchdog sees progress). Two relaxed stores, no syscall. */
+void mqs_process_activity(mqs_domain *d, mqs_activity activity, uint32_t waiting_on);
+
+/* Launcher only (slot 0): record how often process slot `process` was
+ * restarted, for tools and for the blocks downstream of it. */
+void mqs_process_set_restarts(mqs_domain *d, uint32_t process, uint32_t restarts);
+
+/* Launcher only (slot 0): give up on the consumer `process` for good. Its
+ * input queues are drained (every reference released) and marked so that
+ * their producers drop what they send there instead of waiting for room.
+ * Returns the references released, -ERANGE or -EPERM. */
+int mqs_process_disconnect(mqs_domain *d, uint32_t process);
+
 /* Process slot states (mqs_process_stats.state). */
 typedef enum mqs_process_state {
     MQS_PROCESS_FREE = 0,     /* never attached, or reclaimed: may be attached */
@@ -164,6 +188,10 @@ typedef struct mqs_process_stats {
     uint32_t held;         /* buffer references it holds */
     int64_t heartbeat_ns;  /* mqs_now_ns() of its last heartbeat */
     uint64_t reclaimed;    /* references released by mqs_reclaim, all time */
+    mqs_activity activity;
+    uint32_t waiting_on;   /* pool (WAIT_ALLOC) or output (WAIT_SEND) */
+    uint64_t calls;        /* block calls started */
+    uint32_t restarts;     /* times the launcher restarted it */
 } mqs_process_stats;
 
 int mqs_process_stats_get(const mqs_domain *d, uint32_t process, mqs_process_stats *out);

@@ -666,8 +666,27 @@ int mqs_process_stats_get(const mqs_domain *d, uint32_t process, mqs_process_sta
         .held = atomic_load_explicit(&p->held_total, memory_order_relaxed),
         .heartbeat_ns = (int64_t)atomic_load_explicit(&p->heartbeat_ns, memory_order_relaxed),
         .reclaimed = atomic_load_explicit(&p->reclaimed, memory_order_relaxed),
+        .activity = (mqs_activity)atomic_load_explicit(&p->activity, memory_order_relaxed),
+        .waiting_on = atomic_load_explicit(&p->waiting_on, memory_order_relaxed),
+        .calls = atomic_load_explicit(&p->calls, memory_order_relaxed),
+        .restarts = atomic_load_explicit(&p->restarts, memory_order_relaxed),
     };
     return 0;
+}
+
+void mqs_process_activity(mqs_domain *d, mqs_activity activity, uint32_t waiting_on)
+{
+    mqs_process_shared *p = d->self;
+    if (activity == MQS_ACTIVITY_CALL)
+        mqsi_count(&p->calls, 1);
+    atomic_store_explicit(&p->waiting_on, waiting_on, memory_order_relaxed);
+    atomic_store_explicit(&p->activity, (uint32_t)activity, memory_order_relaxed);
+}
+
+void mqs_process_set_restarts(mqs_domain *d, uint32_t process, uint32_t restarts)
+{
+    if (d->process == 0 && process < d->ctl->process_count)
+        atomic_store_explicit(&d->procs[process].restarts, restarts, memory_order_relaxed);
 }
 
 int64_t mqs_domain_start_time(const mqs_domain *d)

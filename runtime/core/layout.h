@@ -20,7 +20,7 @@
 #define MQS_CACHE_LINE 64
 /* "MQSSHM1" as little-endian bytes, so it reads so in a hex dump. */
 #define MQS_SEGMENT_MAGIC UINT64_C(0x00314d485353514d)
-#define MQS_LAYOUT_VERSION 3u
+#define MQS_LAYOUT_VERSION 4u
 
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free to share them between processes");
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free to share them between processes");
@@ -109,7 +109,9 @@ typedef struct mqs_queue_shared {
     uint32_t input_flags;  /* MQS_INPUT_*: for the consumer's aligner */
     uint64_t entries_offset; /* of _Atomic uint64_t[depth] in the control segment */
     int64_t period_ns;     /* aligner hint: least time between two pts; 0 unknown */
-    uint64_t reserved0b[5];
+    _Atomic uint32_t consumer_gone; /* the launcher gave up on the consumer: a full ring drops, never waits */
+    uint32_t reserved0c;
+    uint64_t reserved0b[4];
     /* Producer line. */
     _Atomic uint64_t head;       /* next position to write */
     _Atomic uint64_t pushed;
@@ -211,7 +213,14 @@ typedef struct mqs_process_shared {
     _Atomic uint32_t held_total;   /* references held, for tools */
     _Atomic uint64_t heartbeat_ns;
     _Atomic uint64_t reclaimed;    /* references released by reclaim, all time */
-    uint64_t reserved[5];
+    /* What the process does now, written by itself (single writer): the
+     * launcher's watchdog reads it to tell a hung block from a waiting one. */
+    _Atomic uint32_t activity;     /* mqs_activity */
+    _Atomic uint32_t waiting_on;   /* pool or output it waits for (WAIT_ALLOC, WAIT_SEND) */
+    _Atomic uint64_t calls;        /* block calls started: the watchdog's progress counter */
+    _Atomic uint32_t restarts;     /* times the launcher restarted it (written by the launcher) */
+    uint32_t reserved1;
+    uint64_t reserved[2];
     mqs_journal journal;
     uint64_t held_offset;          /* of mqs_held_entry[held_capacity] */
     uint64_t reserved2[3];
@@ -219,6 +228,7 @@ typedef struct mqs_process_shared {
 _Static_assert(sizeof(mqs_process_shared) == 192, "process record layout");
 _Static_assert(offsetof(mqs_process_shared, doorbell) == 64, "process record layout");
 _Static_assert(offsetof(mqs_process_shared, journal) == 128, "process record layout");
+_Static_assert(offsetof(mqs_process_shared, activity) == 88, "process record layout: line 1 is the owner's");
 
 /* The control segment: header, then these counts and offsets, then arrays. */
 typedef struct mqs_control {

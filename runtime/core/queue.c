@@ -201,6 +201,11 @@ int mqsi_queue_push(mqs_domain *d, mqs_queue_shared *q, uint64_t value, mqsi_dea
             }
             continue;
         default:
+            if (atomic_load_explicit(&q->consumer_gone, memory_order_acquire)) {
+                /* Nobody will ever make room: drop rather than wait for ever. */
+                mqsi_count(&q->dropped, 1);
+                return MQSI_DROPPED;
+            }
             if (deadline->timeout_ns == 0)
                 return -EAGAIN;
             int rc = mqsi_queue_wait_space(d, q, deadline);

@@ -154,6 +154,19 @@ static uint32_t drain_inputs(mqs_domain *d, uint32_t process)
     return drained;
 }
 
+int mqs_process_disconnect(mqs_domain *d, uint32_t process)
+{
+    if (process >= d->ctl->process_count || process == 0)
+        return -ERANGE;
+    if (d->process != 0)
+        return -EPERM;
+    for (uint32_t i = 0; i < d->ctl->queue_count; i++)
+        if (d->queues[i].consumer == process)
+            atomic_store_explicit(&d->queues[i].consumer_gone, 1, memory_order_release);
+    /* After the flag: a producer that filled the ring again sees it and drops. */
+    return (int)drain_inputs(d, process);
+}
+
 int mqs_reclaim(mqs_domain *d, uint32_t process)
 {
     mqsi_clear_error();
