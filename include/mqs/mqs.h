@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "domain.h"
 #include "error.h"
+#include "pid.h"
 #include "queue.h"
 #include "types.h"
 

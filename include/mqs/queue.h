@@ -49,7 +49,9 @@ int mqs_queue_receive(mqs_domain *d, uint32_t queue, mqs_buffer_id *out, int64_t
  * the entry. */
 int mqs_wait_any(mqs_domain *d, const uint32_t *queues, uint32_t count, int64_t timeout_ns);
 
-/* Raw level: push/pop a 64-bit value. push: 0, -EAGAIN (full and timeout 0),
+/* Raw level: push/pop a 64-bit value (on a drop_oldest queue, values whose
+ * top 16 bits are all ones are the ring's own: push refuses them with
+ * -EINVAL). push: 0, -EAGAIN (full and timeout 0),
  * -ETIMEDOUT, -ECANCELED; drop policies apply (a dropped value returns 0 and
  * is counted). pop: 0, -EAGAIN (empty and timeout 0), -ETIMEDOUT, -EPIPE
  * (closed and empty), -ECANCELED. Both: -ERANGE (no such queue), -EPERM (not

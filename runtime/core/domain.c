@@ -154,8 +154,15 @@ static int check_config(const mqs_domain_config *c)
 
 /* ---- layout ---- */
 
+/* A drop_oldest ring has cells (position and value), others plain entries. */
+static uint64_t ring_bytes(uint32_t depth, mqs_queue_policy policy)
+{
+    uint64_t entry = policy == MQS_POLICY_DROP_OLDEST ? sizeof(mqs_ring_cell) : sizeof(uint64_t);
+    return align_up((uint64_t)depth * entry, MQS_CACHE_LINE);
+}
+
 typedef struct layout {
-    uint64_t processes, pools, outputs, output_queues, queues, aligns, inputs, slots, entries, held, size;
+    uint64_t processes, pools, outputs, output_queues, queues, aligns, inputs, holder_bits, slots, entries, held, size;
     uint32_t held_capacity, held_table_size;
 } layout;
 
@@ -179,12 +186,14 @@ static void compute_layout(const mqs_domain_config *c, layout *l)
     off += (uint64_t)c->process_count * sizeof(mqs_align_shared);
     l->inputs = off = align_up(off, MQS_CACHE_LINE);
     off += (uint64_t)c->queue_count * sizeof(mqs_input_shared);
+    l->holder_bits = off = align_up(off, MQS_CACHE_LINE);
+    off += (uint64_t)c->pool_count * c->process_count;
     l->slots = off = align_up(off, MQS_CACHE_LINE);
     for (uint32_t i = 0; i < c->pool_count; i++)
         off += (uint64_t)c->pools[i].slot_count * sizeof(mqs_slot_shared);
     l->entries = off = align_up(off, MQS_CACHE_LINE);
     for (uint32_t i = 0; i < c->queue_count; i++)
-        off += align_up((uint64_t)round_pow2(c->queues[i].depth < 2 ? 2 : c->queues[i].depth) * 8, MQS_CACHE_LINE);
+        off += ring_bytes(round_pow2(c->queues[i].depth < 2 ? 2 : c->queues[i].depth), c->queues[i].policy);
     l->held = off = align_up(off, MQS_CACHE_LINE);
     off += (uint64_t)c->process_count * l->held_table_size * sizeof(mqs_held_entry);
     l->size = align_up(off, PAGE);
@@ -200,6 +209,7 @@ static void bind_views(mqs_domain *d)
     d->queues = (mqs_queue_shared *)(base + d->ctl->queues_offset);
     d->aligns = (mqs_align_shared *)(base + d->ctl->align_offset);
     d->inputs = (mqs_input_shared *)(base + d->ctl->inputs_offset);
+    d->holder_bits = base + d->ctl->holder_bits_offset;
     d->self = &d->procs[d->process];
     d->held = mqsi_held_table_of(d, d->process);
     d->held_mask = d->ctl->held_table_size - 1;
@@ -224,6 +234,7 @@ static void fill_control(mqs_control *ctl, const mqs_domain_config *c, const lay
     ctl->queues_offset = l->queues;
     ctl->align_offset = l->aligns;
     ctl->inputs_offset = l->inputs;
+    ctl->holder_bits_offset = l->holder_bits;
 }
 
 static void fill_processes(mqs_domain *d, const mqs_domain_config *c, const layout *l)
@@ -290,7 +301,38 @@ static void fill_ports(mqs_domain *d, const mqs_domain_config *c, const layout *
         q->period_ns = qc->period_ns;
         q->input_flags = qc->optional ? MQS_INPUT_OPTIONAL : 0;
         q->entries_offset = entries;
-        entries += align_up((uint64_t)q->depth * 8, MQS_CACHE_LINE);
+        entries += ring_bytes(q->depth, qc->policy);
+        if (qc->policy == MQS_POLICY_DROP_OLDEST) {
+            mqs_ring_cell *cell = (mqs_ring_cell *)((uint8_t *)d->ctl + q->entries_offset);
+            for (uint32_t k = 0; k < q->depth; k++) /* free, belonging to no position yet */
+                cell[k] = (mqs_ring_cell){.seq = UINT64_MAX, .value = MQS_CELL_RETIRED};
+        }
+    }
+}
+
+/* Each process that may ever hold a buffer of a pool gets a holder bit in
+ * it: the pool's owner and, transitively, every consumer of a queue fed by a
+ * process that may hold one (a block may forward what it received). Bits
+ * run out after 64 such processes; the rest get none (reclaim then guesses
+ * the safe way for them). */
+static void fill_holder_bits(mqs_domain *d, const mqs_domain_config *c)
+{
+    uint8_t *bits = (uint8_t *)d->holder_bits;
+    uint32_t n = c->process_count;
+    memset(bits, MQS_NO_HOLDER_BIT, (size_t)c->pool_count * n);
+    for (uint32_t pool = 0; pool < c->pool_count; pool++) {
+        uint8_t *reach = bits + (uint64_t)pool * n; /* 0: reached, MQS_NO_HOLDER_BIT: not (yet) */
+        reach[c->pools[pool].owner] = 0;
+        for (bool grew = true; grew;) {
+            grew = false;
+            for (uint32_t q = 0; q < c->queue_count; q++)
+                if (reach[c->outputs[c->queues[q].output].owner] == 0 && reach[c->queues[q].consumer] != 0)
+                    reach[c->queues[q].consumer] = 0, grew = true;
+        }
+        uint32_t next = 0;
+        for (uint32_t p = 0; p < n; p++)
+            if (reach[p] == 0)
+                reach[p] = next < 64 ? (uint8_t)next++ : MQS_NO_HOLDER_BIT;
     }
 }
 
@@ -386,7 +428,7 @@ static void claim_slot(mqs_domain *d)
 {
     mqs_process_shared *p = d->self;
     atomic_store_explicit(&p->pid, (uint32_t)getpid(), memory_order_relaxed);
-    atomic_store_explicit(&p->start_time, mqsi_process_start_time(getpid()), memory_order_relaxed);
+    atomic_store_explicit(&p->start_time, mqs_pid_start_time(getpid()), memory_order_relaxed);
     atomic_store_explicit(&p->heartbeat_ns, (uint64_t)mqs_now_ns(), memory_order_relaxed);
 }
 
@@ -439,6 +481,7 @@ int mqs_domain_create(const mqs_domain_config *config, mqs_domain **out)
     d->held = mqsi_held_table_of(d, 0);
     fill_pools(d, config, &l);
     fill_ports(d, config, &l);
+    fill_holder_bits(d, config);
     rc = alloc_payload_table(d, config->pool_count);
     uint32_t made = 0; /* payload objects this call created */
     while (rc == 0 && made < config->pool_count)
@@ -470,6 +513,7 @@ static int check_control_bounds(const char *name, const mqs_control *c, size_t s
         c->output_queues_offset + (uint64_t)c->queue_count * sizeof(uint32_t),
         c->align_offset + (uint64_t)c->process_count * sizeof(mqs_align_shared),
         c->inputs_offset + (uint64_t)c->queue_count * sizeof(mqs_input_shared),
+        c->holder_bits_offset + (uint64_t)c->pool_count * c->process_count,
     };
     uint32_t t = c->held_table_size;
     bool ok = c->process_count <= MAX_PROCESSES && c->pool_count <= MQS_MAX_POOLS && c->held_capacity &&
@@ -489,7 +533,7 @@ static int check_arrays(const mqs_domain *d, const char *name)
     }
     for (uint32_t i = 0; i < c->queue_count; i++) {
         const mqs_queue_shared *q = &d->queues[i];
-        if (!q->depth || (q->depth & (q->depth - 1)) || q->entries_offset + (uint64_t)q->depth * 8 > d->ctl_size ||
+        if (!q->depth || (q->depth & (q->depth - 1)) || q->entries_offset + ring_bytes(q->depth, q->policy) > d->ctl_size ||
             q->consumer >= c->process_count || q->output >= c->output_count)
             return mqsi_fail(-EBADMSG, "%s: queue %u is inconsistent (corrupt)", name, i);
     }
@@ -506,7 +550,7 @@ static int take_process_slot(mqs_domain *d, uint32_t process)
         uint32_t s = atomic_load_explicit(&p->state, memory_order_acquire);
         if (s == MQS_PROCESS_ATTACHED) {
             uint32_t pid = atomic_load_explicit(&p->pid, memory_order_relaxed);
-            if (mqsi_process_alive(pid, atomic_load_explicit(&p->start_time, memory_order_relaxed)))
+            if (mqs_pid_alive(pid, atomic_load_explicit(&p->start_time, memory_order_relaxed)))
                 return mqsi_fail(-EBUSY, "%s: process slot %u (%s) is in use by live pid %u", d->name, process,
                                  p->name, pid);
             return mqsi_fail(-EBUSY,
@@ -694,6 +738,41 @@ int64_t mqs_domain_start_time(const mqs_domain *d)
     return atomic_load_explicit(&d->ctl->start_ns, memory_order_acquire);
 }
 
+/* ---- the start gate and the stop request ---- */
+
+void mqs_domain_request_stop(mqs_domain *d)
+{
+    atomic_store_explicit(&d->ctl->stop, 1, memory_order_seq_cst);
+    mqsi_ring_every_doorbell(d);
+}
+
+int mqs_domain_stop_requested(const mqs_domain *d)
+{
+    return (int)atomic_load_explicit(&d->ctl->stop, memory_order_relaxed);
+}
+
+static bool started_fn(const mqs_domain *d, const void *arg)
+{
+    (void)arg;
+    return atomic_load_explicit(&d->ctl->started, memory_order_acquire) != 0;
+}
+
+void mqs_domain_start(mqs_domain *d)
+{
+    atomic_store_explicit(&d->ctl->start_ns, mqs_now_ns(), memory_order_release);
+    atomic_store_explicit(&d->ctl->started, 1, memory_order_seq_cst);
+    mqsi_ring_every_doorbell(d);
+}
+
+int mqs_domain_wait_started(mqs_domain *d, int64_t timeout_ns)
+{
+    if (started_fn(d, NULL))
+        return 0;
+    /* A rare, one-off wait: sleep at once whatever the wait mode. */
+    mqsi_deadline dl = mqsi_deadline_in(timeout_ns);
+    return mqsi_sleep_until_ready(d, started_fn, NULL, &dl);
+}
+
 void mqs_domain_heartbeat(mqs_domain *d)
 {
     atomic_store_explicit(&d->self->heartbeat_ns, (uint64_t)mqs_now_ns(), memory_order_relaxed);
@@ -717,7 +796,7 @@ static bool object_is_stale(const char *file)
     if (n != (ssize_t)sizeof h || h.magic != MQS_SEGMENT_MAGIC)
         /* Died between creating and writing the header: old enough means dead. */
         return have_stat && time(NULL) - st.st_mtime > 60;
-    return !mqsi_process_alive(h.creator_pid, h.creator_start_time);
+    return !mqs_pid_alive(h.creator_pid, h.creator_start_time);
 }
 
 int mqs_domain_remove_stale(const char *graph)

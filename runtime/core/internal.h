@@ -31,6 +31,7 @@ struct mqs_domain {
     mqs_input_shared *inputs;   /* per queue */
     mqs_process_shared *self;
     mqs_held_entry *held;       /* this process's held-reference table */
+    const uint8_t *holder_bits; /* [pool][process]: each process's bit in the pool's holders words */
     uint32_t held_mask;
     uint32_t process;
     uint32_t spin_limit;        /* adaptive spin budget for hybrid waits */
@@ -60,9 +61,6 @@ int mqsi_shm_map(const char *name, bool writable, void **out, size_t *size_out);
 void mqsi_shm_unmap(void *addr, size_t size);
 void mqsi_segment_header_init(mqs_segment_header *h, uint32_t kind, uint64_t size);
 int mqsi_segment_header_check(const char *name, const mqs_segment_header *h, uint32_t kind, size_t mapped);
-/* starttime of pid from /proc (0 if it does not exist). */
-uint64_t mqsi_process_start_time(pid_t pid);
-bool mqsi_process_alive(uint32_t pid, uint64_t start_time);
 
 /* ---- held.c: this process's held-reference table ---- */
 uint32_t mqsi_held_count_of(const mqs_domain *d, mqs_buffer_id id);
@@ -70,14 +68,45 @@ int mqsi_held_add(mqs_domain *d, mqs_buffer_id id);
 int mqsi_held_remove(mqs_domain *d, mqs_buffer_id id);
 uint32_t mqsi_held_find(const mqs_held_entry *table, uint32_t mask, mqs_buffer_id id);
 
+/* ---- 16-byte compare-and-swap ---- */
+#if !defined(__GCC_HAVE_SYNC_COMPARE_AND_SWAP_16)
+#error "multiqueue-shm needs a lock-free 16-byte compare-and-swap (x86-64: build with -mcx16)"
+#endif
+typedef unsigned __int128 mqsi_pair; /* two 64-bit words, the first at the lower address */
+
+static inline mqsi_pair mqsi_pair_of(uint64_t first, uint64_t second)
+{
+    return ((mqsi_pair)second << 64) | first;
+}
+static inline uint64_t mqsi_pair_first(mqsi_pair p) { return (uint64_t)p; }
+static inline uint64_t mqsi_pair_second(mqsi_pair p) { return (uint64_t)(p >> 64); }
+
+/* Swap the 16 bytes at `where` (16-aligned) from *expected to desired; on
+ * failure *expected gets what is there. A full barrier either way. */
+static inline bool mqsi_cas16(void *where, mqsi_pair *expected, mqsi_pair desired)
+{
+    mqsi_pair seen = __sync_val_compare_and_swap((mqsi_pair *)where, *expected, desired);
+    if (seen == *expected)
+        return true;
+    *expected = seen;
+    return false;
+}
+
 /* ---- pool.c / buffer.c: slot state ---- */
 /* The slot record of an ID whose pool and slot are in range, else NULL
  * (and the ID is counted as rejected). */
 mqs_slot_shared *mqsi_slot_of(const mqs_domain *d, mqs_buffer_id id);
-/* Add n references to a live buffer; -ESTALE if the generation moved on. */
-int mqsi_slot_add_refs(const mqs_domain *d, mqs_buffer_id id, uint32_t n);
-/* Drop one reference; frees the slot at zero. -ESTALE as above. */
-int mqsi_slot_drop_ref(const mqs_domain *d, mqs_buffer_id id);
+/* Change the count of a live buffer by delta (> 0: from a reference the
+ * caller holds; < 0: may free it), noted in the caller's journal first with
+ * the value its holder bit will have (core/journal.h). 0, -EINVAL (no such
+ * slot), -ESTALE (generation moved on; counted), -EOVERFLOW. */
+int mqsi_slot_change(mqs_domain *d, mqs_buffer_id id, int32_t delta);
+/* Claim the free slot rec as buffer id (count 0 -> 1), noted likewise.
+ * 0, or -EAGAIN when the slot is not free at id's generation. */
+int mqsi_slot_claim(mqs_domain *d, mqs_slot_shared *rec, mqs_buffer_id id);
+/* Whether the count change noted in process p's journal was made: 1, 0, or
+ * -1 when it cannot be told (p has no holder bit in that pool). */
+int mqsi_change_made(const mqs_domain *d, uint32_t process);
 void mqsi_count_rejected(const mqs_domain *d, mqs_buffer_id id);
 
 /* ---- wait.c: waiting ---- */
@@ -102,8 +131,12 @@ int64_t mqsi_deadline_at(mqsi_deadline *dl);
  * to 1 before sleeping and cleared after. 0, -ETIMEDOUT or -ECANCELED. */
 int mqsi_wait(mqs_domain *d, mqsi_ready_fn ready, const void *arg, _Atomic uint32_t *const *announce,
               uint32_t announce_count, mqsi_deadline *deadline);
+/* Sleep at once (whatever the wait mode) until ready(arg): for rare waits. */
+int mqsi_sleep_until_ready(mqs_domain *d, mqsi_ready_fn ready, const void *arg, mqsi_deadline *deadline);
+/* Wake every process of the domain to look again (stop, start). */
+void mqsi_ring_every_doorbell(mqs_domain *d);
 
-/* ---- queue.c: ring operations ---- */
+/* ---- queue.c: rings ---- */
 bool mqsi_queue_has_data(const mqs_queue_shared *q);
 bool mqsi_queue_has_space(const mqs_queue_shared *q);
 /* Has data or is closed: a consumer should look. */
@@ -111,27 +144,32 @@ bool mqsi_queue_readable(const mqs_queue_shared *q);
 /* Closed and empty: end of stream. */
 bool mqsi_queue_ended(const mqs_queue_shared *q);
 int mqsi_queue_wait_readable(mqs_domain *d, mqs_queue_shared *q, mqsi_deadline *deadline);
+int mqsi_queue_check_consumer(const mqs_domain *d, uint32_t queue);
+int mqsi_queue_check_producer(const mqs_domain *d, uint32_t queue);
+
+/* Push with the queue's full policy until the deadline (timeout 0: do not
+ * wait). Returns 0 (queued), MQSI_DROPPED (value dropped: drop_newest, or a
+ * consumer that is gone or stuck), -EAGAIN, -ETIMEDOUT or -ECANCELED. Under
+ * drop_oldest a full ring's oldest entry is replaced and handed to the caller
+ * in *stolen (0 if none); with `refs` the push is noted in the SEND journal. */
+#define MQSI_DROPPED 1
+int mqsi_queue_push(mqs_domain *d, mqs_queue_shared *q, uint64_t value, mqsi_deadline *deadline, bool refs,
+                    uint64_t *stolen);
+/* Take the next entry (waiting until the deadline): with `refs` it becomes a
+ * held reference under a RECEIVE journal. 0, -EAGAIN, -ETIMEDOUT, -EPIPE,
+ * -ECANCELED, -ENOSPC, -ERANGE, -EPERM. */
+int mqsi_queue_take(mqs_domain *d, uint32_t queue, uint64_t *out, int64_t timeout_ns, bool refs);
 /* Drain every entry of a queue whose consumer is gone, dropping each as a
  * buffer reference. Returns how many were dropped. */
 uint32_t mqsi_queue_drain(mqs_domain *d, mqs_queue_shared *q);
 
-/* Push without waiting: 0 or -EAGAIN (full). Drop policies are the caller's. */
-int mqsi_ring_try_push(mqs_domain *d, mqs_queue_shared *q, uint64_t value);
-/* Take the oldest entry from the producer side (drop_oldest): 0 and the value,
- * or -EAGAIN if the consumer emptied it first. */
-int mqsi_ring_steal_oldest(mqs_domain *d, mqs_queue_shared *q, uint64_t *out);
-/* Read the entry at tail (0 or -EAGAIN); mqsi_ring_commit_pop then takes it
- * (-EAGAIN if a drop_oldest producer took it first). */
-int mqsi_ring_peek(const mqs_domain *d, mqs_queue_shared *q, uint64_t *pos, uint64_t *value);
-int mqsi_ring_commit_pop(mqs_domain *d, mqs_queue_shared *q, uint64_t pos);
-/* Push with the queue's full policy until the deadline (timeout 0: do not wait).
- * Returns 0 (queued), MQSI_DROPPED (drop_newest dropped `value`), -EAGAIN,
- * -ETIMEDOUT or -ECANCELED. Entries pushed out by drop_oldest are released as
- * buffer references when `refs`. */
-#define MQSI_DROPPED 1
-int mqsi_queue_push(mqs_domain *d, mqs_queue_shared *q, uint64_t value, mqsi_deadline *deadline, bool refs);
-int mqsi_queue_check_consumer(const mqs_domain *d, uint32_t queue);
-int mqsi_queue_check_producer(const mqs_domain *d, uint32_t queue);
+/* For reclaim, about a process that died: did its push at `pos` land (a
+ * drop_oldest value swapped in but not yet published is published now); did
+ * its take at `pos` (received: its journal says so) make the entry its own;
+ * and retire the claim its take left in a drop_oldest cell. */
+bool mqsi_queue_finish_push(mqs_domain *d, uint32_t queue, uint64_t pos);
+bool mqsi_queue_took(const mqs_domain *d, uint32_t queue, uint64_t pos, bool received);
+void mqsi_queue_settle_claim(mqs_domain *d, uint32_t queue, uint64_t pos);
 
 static inline _Atomic uint64_t *mqsi_entries(const mqs_domain *d, const mqs_queue_shared *q)
 {

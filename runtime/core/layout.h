@@ -20,7 +20,7 @@
 #define MQS_CACHE_LINE 64
 /* "MQSSHM1" as little-endian bytes, so it reads so in a hex dump. */
 #define MQS_SEGMENT_MAGIC UINT64_C(0x00314d485353514d)
-#define MQS_LAYOUT_VERSION 4u
+#define MQS_LAYOUT_VERSION 5u
 
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free to share them between processes");
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free to share them between processes");
@@ -44,22 +44,46 @@ _Static_assert(sizeof(mqs_segment_header) == 64, "segment header layout");
 _Static_assert(offsetof(mqs_segment_header, layout_version) == 8, "segment header layout");
 
 /* A slot's state word: generation in the high 32 bits, reference count in the
- * low 32. Every transition is one CAS on this word, so a slot is free exactly
- * when its count is 0, and a stale ID fails the generation compare. */
+ * low 32. A slot is free exactly when its count is 0, and a stale ID fails
+ * the generation compare. */
 #define MQS_STATE(gen, rc) (((uint64_t)(gen) << 32) | (uint32_t)(rc))
 #define MQS_STATE_GEN(s) ((uint32_t)((s) >> 32))
 #define MQS_STATE_RC(s) ((uint32_t)(s))
 
-/* One pool slot's control record: state word + buffer metadata. The payload
- * bytes live in the pool's own payload segment. */
+/* One pool slot's control record: state word, holder bits, buffer metadata.
+ * The payload bytes live in the pool's own payload segment.
+ *
+ * state and holders change together, in one 16-byte compare-and-swap: each
+ * process that may hold buffers of the pool owns one bit of `holders` and
+ * flips it with every change it makes to the count. Its journal notes the
+ * value the bit will have once the change is made, so after a crash reclaim
+ * reads whether the change happened; nobody else ever flips that bit. */
 typedef struct mqs_slot_shared {
-    _Atomic uint64_t state;
-    uint64_t reserved;
+    _Alignas(16) _Atomic uint64_t state;
+    _Atomic uint64_t holders;
     mqs_buffer_meta meta;
     uint8_t pad[128 - 16 - sizeof(mqs_buffer_meta)];
 } mqs_slot_shared;
 _Static_assert(sizeof(mqs_slot_shared) == 128, "slot record is two cache lines");
+_Static_assert(offsetof(mqs_slot_shared, holders) == 8, "state and holders: one 16-byte word");
 _Static_assert(offsetof(mqs_slot_shared, meta) == 16, "slot record layout");
+
+/* A process's bit in a pool's `holders` words (mqs_control.holder_bits):
+ * a number below 64, or none (reclaim then guesses the safe way: leaks). */
+#define MQS_NO_HOLDER_BIT 0xFFu
+
+/* A cell of a drop_oldest ring, where both ends take entries: a position
+ * and what is there, changed together by 16-byte compare-and-swap, so that
+ * who took an entry is written where the taker's crash leaves it readable. */
+typedef struct mqs_ring_cell {
+    _Alignas(16) _Atomic uint64_t seq; /* the position the value belongs to */
+    _Atomic uint64_t value;            /* a buffer ID, or a MQS_CELL_* marker */
+} mqs_ring_cell;
+_Static_assert(sizeof(mqs_ring_cell) == 16, "ring cell layout");
+/* Markers: pool 0xFFFF never exists, so no buffer ID looks like them. */
+#define MQS_CELL_TAKEN (UINT64_C(0xFFFF) << 48 | 1)   /* the consumer took it; it clears it when done */
+#define MQS_CELL_RETIRED (UINT64_C(0xFFFF) << 48 | 2) /* taken and done with: free for the producer */
+#define MQS_CELL_IS_MARKER(v) (((v) >> 48) == 0xFFFF)
 
 typedef struct mqs_pool_shared {
     /* Fixed at creation. */
@@ -107,7 +131,7 @@ typedef struct mqs_queue_shared {
     uint32_t consumer;     /* consuming process slot */
     uint32_t producer;     /* = the output's owner */
     uint32_t input_flags;  /* MQS_INPUT_*: for the consumer's aligner */
-    uint64_t entries_offset; /* of _Atomic uint64_t[depth] in the control segment */
+    uint64_t entries_offset; /* of _Atomic uint64_t[depth] (drop_oldest: mqs_ring_cell[depth]) */
     int64_t period_ns;     /* aligner hint: least time between two pts; 0 unknown */
     _Atomic uint32_t consumer_gone; /* the launcher gave up on the consumer: a full ring drops, never waits */
     uint32_t reserved0c;
@@ -172,27 +196,24 @@ typedef struct mqs_align_shared {
 _Static_assert(sizeof(mqs_align_shared) == 2 * 64 + 2 * sizeof(mqs_histogram_shared), "align record layout");
 _Static_assert(offsetof(mqs_align_shared, sets) == 64, "align counters line");
 
-/* A process's in-flight operation, so reclaim can finish or undo what a process
- * killed in the middle of it left half done (see docs/memory-model.md). */
-enum {
-    MQS_OP_NONE = 0,
-    MQS_OP_ALLOC = 1,   /* id: the slot being allocated */
-    MQS_OP_REF = 2,     /* id; aux: held count before */
-    MQS_OP_UNREF = 3,   /* id; aux: held count before */
-    MQS_OP_RECEIVE = 4, /* queue; position: tail read; aux: held count before */
-    MQS_OP_SEND = 5,    /* id; stage: 0 before adding refs, 1 after; aux: queues settled;
-                           queue/position: the queue being pushed and its head before */
-};
-
+/* A process's in-flight operation (core/journal.h), so reclaim can tell
+ * exactly what a process killed in the middle of it had done (see
+ * docs/memory-model.md). Written by its process only. */
 typedef struct mqs_journal {
-    _Atomic uint32_t op;
-    _Atomic uint32_t stage;
-    _Atomic uint32_t queue;
-    _Atomic uint32_t aux;
-    _Atomic uint64_t id;
-    _Atomic uint64_t position;
+    _Atomic uint32_t op;           /* MQS_OP_* */
+    _Atomic uint32_t stage;        /* how far it got */
+    _Atomic uint32_t queue;        /* the queue being pushed to or popped from */
+    _Atomic uint32_t held;         /* references to `id` the process held before the op */
+    _Atomic uint64_t id;           /* the buffer of the op */
+    _Atomic uint64_t position;     /* the ring position being pushed or popped */
+    _Atomic uint64_t stolen;       /* drop_oldest: the entry a push replaced, 0: none */
+    _Atomic uint64_t change_id;    /* the buffer whose count is being changed, 0: none */
+    _Atomic int32_t change_delta;  /* by how much */
+    _Atomic uint32_t change_bit;   /* the holder bit's value once it is changed; MQS_NO_HOLDER_BIT */
+    _Atomic uint32_t output;       /* send: the output */
+    uint32_t reserved;
 } mqs_journal;
-_Static_assert(sizeof(mqs_journal) == 32, "journal layout");
+_Static_assert(sizeof(mqs_journal) == 64, "journal layout");
 
 /* One entry of a process's held-reference table: an open-addressing hash of
  * buffer IDs (0 = empty), written only by the owning process. */
@@ -220,10 +241,9 @@ typedef struct mqs_process_shared {
     _Atomic uint64_t calls;        /* block calls started: the watchdog's progress counter */
     _Atomic uint32_t restarts;     /* times the launcher restarted it (written by the launcher) */
     uint32_t reserved1;
-    uint64_t reserved[2];
-    mqs_journal journal;
-    uint64_t held_offset;          /* of mqs_held_entry[held_capacity] */
-    uint64_t reserved2[3];
+    uint64_t held_offset;          /* of mqs_held_entry[held_capacity]; fixed at creation */
+    uint64_t reserved;
+    mqs_journal journal;           /* line 2: the owner's, read by reclaim after its death */
 } mqs_process_shared;
 _Static_assert(sizeof(mqs_process_shared) == 192, "process record layout");
 _Static_assert(offsetof(mqs_process_shared, doorbell) == 64, "process record layout");
@@ -254,7 +274,7 @@ typedef struct mqs_control {
     uint64_t align_offset;    /* mqs_align_shared[process_count] */
     uint64_t inputs_offset;   /* mqs_input_shared[queue_count] */
     _Atomic int64_t start_ns; /* when the start gate opened */
-    uint64_t reserved;
+    uint64_t holder_bits_offset; /* uint8_t[pool_count][process_count]: each process's bit, or MQS_NO_HOLDER_BIT */
 } mqs_control;
 _Static_assert(sizeof(mqs_control) == 256, "control header layout");
 _Static_assert(offsetof(mqs_control, graph) == 64, "control header layout");

@@ -10,22 +10,11 @@
 #include <errno.h>
 #include <string.h>
 
-#include "internal.h"
+#include "journal.h"
 
 static inline mqs_slot_shared *pool_slots(const mqs_domain *d, const mqs_pool_shared *p)
 {
     return (mqs_slot_shared *)((uint8_t *)d->ctl + p->slots_offset);
-}
-
-static void journal_set(mqs_domain *d, uint32_t op, mqs_buffer_id id)
-{
-    atomic_store_explicit(&d->self->journal.id, id, memory_order_relaxed);
-    atomic_store_explicit(&d->self->journal.op, op, memory_order_relaxed);
-}
-
-static void journal_clear(mqs_domain *d)
-{
-    atomic_store_explicit(&d->self->journal.op, MQS_OP_NONE, memory_order_relaxed);
 }
 
 static int claim(mqs_domain *d, uint32_t pool_index, mqs_pool_shared *p, uint32_t s, mqs_buffer_id *out)
@@ -35,15 +24,13 @@ static int claim(mqs_domain *d, uint32_t pool_index, mqs_pool_shared *p, uint32_
     if (MQS_STATE_RC(st) != 0)
         return -EAGAIN;
     mqs_buffer_id id = mqs_buffer_id_make(pool_index, s, MQS_STATE_GEN(st));
-    journal_set(d, MQS_OP_ALLOC, id);
-    /* acquire: the previous user's writes (its release at free) happen before ours. */
-    if (!atomic_compare_exchange_strong_explicit(&rec->state, &st, MQS_STATE(MQS_STATE_GEN(st), 1),
-                                                 memory_order_acquire, memory_order_relaxed)) {
-        journal_clear(d);
+    mqsi_journal_begin(d, MQS_OP_ALLOC, id, 0);
+    if (mqsi_slot_claim(d, rec, id) != 0) {
+        mqsi_journal_end(d);
         return -EAGAIN;
     }
     mqsi_held_add(d, id); /* cannot fail: the caller checked for room */
-    journal_clear(d);
+    mqsi_journal_end(d);
     memset(&rec->meta, 0, sizeof rec->meta);
     rec->meta.port = UINT32_MAX; /* set by the first send */
     *out = id;

@@ -1,19 +1,14 @@
-/* Ports: moving buffer references through queues. send turns the caller's one
- * reference into one per queue of the output (fan-out); receive turns a queue
- * entry into a reference the caller holds. Both keep the held-reference table
- * and the journal exact, so reclaim can clean up after a crash at any point. */
+/* Ports: moving buffer references through queues, and ending streams.
+ * send turns the caller's one reference into one per queue of the output
+ * (fan-out); receive turns a queue entry into a reference the caller holds;
+ * close ends an output's streams. send and receive note every step in the
+ * journal (core/journal.h), so reclaim can tell exactly what a process
+ * killed in the middle had done. */
 #include <errno.h>
 
-#include "internal.h"
+#include "journal.h"
 
 #define MAX_WAIT_QUEUES 64
-
-static mqs_journal *journal(mqs_domain *d) { return &d->self->journal; }
-
-static void journal_done(mqs_domain *d)
-{
-    atomic_store_explicit(&journal(d)->op, MQS_OP_NONE, memory_order_relaxed);
-}
 
 /* Release the caller's reference (send always consumes it) and return err. */
 static int consume(mqs_domain *d, mqs_buffer_id id, int err)
@@ -22,34 +17,48 @@ static int consume(mqs_domain *d, mqs_buffer_id id, int err)
     return err;
 }
 
-static void begin_send(mqs_domain *d, mqs_buffer_id id)
+/* Hand one of our references to `queue`. Returns 1 if it was queued, 0 if
+ * the queue's policy dropped it, or -ETIMEDOUT/-ECANCELED (dropped too). The
+ * entry a drop_oldest push replaced is released here. */
+static int deliver(mqs_domain *d, uint32_t queue, mqs_buffer_id id, mqsi_deadline *deadline)
 {
-    mqs_journal *j = journal(d);
-    atomic_store_explicit(&j->id, id, memory_order_relaxed);
-    atomic_store_explicit(&j->stage, 0, memory_order_relaxed);
-    atomic_store_explicit(&j->aux, 0, memory_order_relaxed);
-    atomic_store_explicit(&j->op, MQS_OP_SEND, memory_order_relaxed);
-}
-
-/* Deliver one of our n references to queue q. Returns 1 if delivered, 0 if
- * the queue's policy dropped it, or -ETIMEDOUT/-ECANCELED (dropped too). */
-static int deliver(mqs_domain *d, uint32_t queue, mqs_buffer_id id, mqsi_deadline *deadline, uint32_t settled)
-{
-    mqs_journal *j = journal(d);
     mqs_queue_shared *q = &d->queues[queue];
-    atomic_store_explicit(&j->queue, queue, memory_order_relaxed);
-    atomic_store_explicit(&j->position, atomic_load_explicit(&q->head, memory_order_relaxed), memory_order_relaxed);
-    int rc = mqsi_queue_push(d, q, id, deadline, true);
-    /* Settled before the release below: a crash in between leaks, never double-frees. */
-    atomic_store_explicit(&j->aux, settled + 1, memory_order_relaxed);
+    mqsi_journal_queue(d, queue, atomic_load_explicit(&q->head, memory_order_relaxed));
+    uint64_t stolen;
+    int rc = mqsi_queue_push(d, q, id, deadline, true, &stolen);
+    if (stolen)
+        mqsi_slot_change(d, stolen, -1);
     if (rc == 0)
         return 1;
     if (rc != MQSI_DROPPED)
-        mqsi_count(&q->dropped, 1);
-    mqsi_slot_drop_ref(d, id);
+        mqsi_count(&q->dropped, 1); /* a `block` queue stayed full, or we are stopping */
+    mqsi_slot_change(d, id, -1);
     if (rc == MQSI_DROPPED)
         return 0;
-    return rc == -EAGAIN ? -ETIMEDOUT : rc; /* a `block` queue stayed full */
+    return rc == -EAGAIN ? -ETIMEDOUT : rc;
+}
+
+/* Journal: SEND, stage 1 once the count is raised, 1 + k once k queues are settled. */
+static int send_to_all(mqs_domain *d, const mqs_output_shared *out, mqs_buffer_id id, int64_t timeout_ns)
+{
+    uint32_t n = out->queue_count;
+    int rc = n > 1 ? mqsi_slot_change(d, id, (int32_t)(n - 1)) : 0;
+    if (rc)
+        return rc;
+    mqsi_journal_stage(d, 1);
+    /* Our own reference becomes one of the n: it leaves our table at the end. */
+    mqsi_deadline deadline = mqsi_deadline_in(timeout_ns), no_wait = mqsi_deadline_in(0);
+    int delivered = 0, failure = 0;
+    for (uint32_t k = 0; k < n; k++) {
+        int r = deliver(d, d->output_queues[out->queue_first + k], id, failure ? &no_wait : &deadline);
+        mqsi_journal_stage(d, 2 + k);
+        if (r > 0)
+            delivered++;
+        else if (r < 0)
+            failure = r;
+    }
+    mqsi_held_remove(d, id);
+    return failure ? failure : delivered;
 }
 
 int mqs_output_send(mqs_domain *d, uint32_t output, mqs_buffer_id id, int64_t timeout_ns)
@@ -67,97 +76,22 @@ int mqs_output_send(mqs_domain *d, uint32_t output, mqs_buffer_id id, int64_t ti
         return consume(d, id, -ESTALE);
     if (meta->port == UINT32_MAX)
         meta->port = output;
-    uint32_t n = out->queue_count;
-    if (n == 0)
+    if (out->queue_count == 0)
         return consume(d, id, 0);
-    begin_send(d, id);
-    int rc = n > 1 ? mqsi_slot_add_refs(d, id, n - 1) : 0;
-    if (rc) {
-        journal_done(d);
-        return consume(d, id, rc);
-    }
-    atomic_store_explicit(&journal(d)->stage, 1, memory_order_relaxed);
-    /* Our own reference becomes one of the n: it leaves our table now. */
-    mqsi_deadline deadline = mqsi_deadline_in(timeout_ns), no_wait = mqsi_deadline_in(0);
-    int delivered = 0, failure = 0;
-    for (uint32_t k = 0; k < n; k++) {
-        int r = deliver(d, d->output_queues[out->queue_first + k], id, failure ? &no_wait : &deadline, k);
-        if (r > 0)
-            delivered++;
-        else if (r < 0)
-            failure = r;
-    }
-    mqsi_held_remove(d, id);
-    journal_done(d);
-    return failure ? failure : delivered;
-}
-
-/* Does a queue entry name a live buffer? Not counted here: under drop_oldest
- * the producer may have taken and freed it meanwhile, which is no fault. */
-static bool live_entry(const mqs_domain *d, mqs_buffer_id id)
-{
-    uint32_t pool = mqs_buffer_id_pool(id), slot = mqs_buffer_id_slot(id);
-    if (pool >= d->ctl->pool_count || slot >= d->pools[pool].slot_count)
-        return false;
-    const mqs_slot_shared *rec = (const mqs_slot_shared *)((uint8_t *)d->ctl + d->pools[pool].slots_offset) + slot;
-    uint64_t st = atomic_load_explicit(&((mqs_slot_shared *)rec)->state, memory_order_relaxed);
-    return MQS_STATE_GEN(st) == mqs_buffer_id_generation(id) && MQS_STATE_RC(st) != 0;
-}
-
-/* Take the entry at the tail of q as a held reference: 0, -EAGAIN (empty or
- * lost a race), -ENOSPC. A corrupt entry is counted, skipped and reported as
- * -EAGAIN so the caller simply looks again. */
-static int take(mqs_domain *d, uint32_t queue, mqs_buffer_id *out)
-{
-    mqs_queue_shared *q = &d->queues[queue];
-    uint64_t pos, id;
-    if (mqsi_ring_peek(d, q, &pos, &id) != 0)
-        return -EAGAIN;
-    if (!live_entry(d, id)) {
-        /* Ours to discard only if we take it; then it really was corrupt. */
-        if (mqsi_ring_commit_pop(d, q, pos) == 0)
-            mqsi_count_rejected(d, id);
-        return -EAGAIN;
-    }
-    mqs_journal *j = journal(d);
-    atomic_store_explicit(&j->queue, queue, memory_order_relaxed);
-    atomic_store_explicit(&j->position, pos, memory_order_relaxed);
-    atomic_store_explicit(&j->id, id, memory_order_relaxed);
-    atomic_store_explicit(&j->aux, mqsi_held_count_of(d, id), memory_order_relaxed);
-    atomic_store_explicit(&j->op, MQS_OP_RECEIVE, memory_order_relaxed);
-    int rc = mqsi_held_add(d, id);
-    if (rc == 0 && mqsi_ring_commit_pop(d, q, pos) != 0) {
-        mqsi_held_remove(d, id); /* a drop_oldest producer took it first */
-        rc = -EAGAIN;
-    }
-    journal_done(d);
-    if (rc == 0)
-        *out = id;
-    return rc;
+    mqsi_journal_begin(d, MQS_OP_SEND, id, held);
+    mqsi_journal_output(d, output);
+    int rc = send_to_all(d, out, id, timeout_ns);
+    mqsi_journal_end(d);
+    /* The count could not be raised (a stale ID): our reference is still ours. */
+    return rc == -ESTALE || rc == -EINVAL || rc == -EOVERFLOW ? consume(d, id, rc) : rc;
 }
 
 int mqs_queue_receive(mqs_domain *d, uint32_t queue, mqs_buffer_id *out, int64_t timeout_ns)
 {
-    int rc = mqsi_queue_check_consumer(d, queue);
-    if (rc)
-        return rc;
-    mqs_queue_shared *q = &d->queues[queue];
-    mqsi_deadline deadline = mqsi_deadline_in(timeout_ns);
-    for (;;) {
-        rc = take(d, queue, out);
-        if (rc != -EAGAIN)
-            return rc;
-        if (mqsi_queue_has_data(q))
-            continue;
-        if (mqsi_queue_ended(q))
-            return -EPIPE;
-        if (timeout_ns == 0)
-            return -EAGAIN;
-        rc = mqsi_queue_wait_readable(d, q, &deadline);
-        if (rc)
-            return rc;
-    }
+    return mqsi_queue_take(d, queue, out, timeout_ns, true);
 }
+
+/* ---- waiting on several inputs ---- */
 
 typedef struct wait_set {
     const uint32_t *queues;
@@ -195,4 +129,35 @@ int mqs_wait_any(mqs_domain *d, const uint32_t *queues, uint32_t count, int64_t 
     mqsi_deadline deadline = mqsi_deadline_in(timeout_ns);
     int rc = mqsi_wait(d, any_ready, &w, flags, count, &deadline);
     return rc ? rc : w.found;
+}
+
+/* ---- end of stream ---- */
+
+int mqs_output_close(mqs_domain *d, uint32_t output)
+{
+    if (output >= d->ctl->output_count)
+        return -ERANGE;
+    const mqs_output_shared *o = &d->outputs[output];
+    if (o->owner != d->process && d->process != 0)
+        return -EPERM;
+    for (uint32_t k = 0; k < o->queue_count; k++) {
+        mqs_queue_shared *q = &d->queues[d->output_queues[o->queue_first + k]];
+        atomic_store_explicit(&q->closed, 1, memory_order_release);
+        /* Wake unconditionally (cold path): even a spin-mode consumer may sleep in a timed wait. */
+        atomic_store_explicit(&q->consumer_sleeping, 1, memory_order_relaxed);
+        mqsi_wake_if_sleeping(d, &q->consumer_sleeping, q->consumer);
+    }
+    return 0;
+}
+
+int mqs_output_reopen(mqs_domain *d, uint32_t output)
+{
+    if (output >= d->ctl->output_count)
+        return -ERANGE;
+    if (d->process != 0)
+        return -EPERM;
+    const mqs_output_shared *o = &d->outputs[output];
+    for (uint32_t k = 0; k < o->queue_count; k++)
+        atomic_store_explicit(&d->queues[d->output_queues[o->queue_first + k]].closed, 0, memory_order_release);
+    return 0;
 }

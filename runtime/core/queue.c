@@ -1,14 +1,37 @@
 /* Queues: bounded single-producer single-consumer rings of 64-bit entries.
  *
- * head is written by the producer, tail by the consumer, each on its own
- * cache line; each side caches its last view of the other's index so that a
- * steady stream touches the other side's line only when it must. The one
- * exception to single-writer indices is drop_oldest: when the ring is full the
- * producer takes the oldest entry by CAS on tail, and the consumer of such a
- * ring commits its pops by CAS too, so each entry is taken exactly once. */
+ * Two kinds of ring, by the queue's full policy:
+ *  - block and drop_newest: a plain ring. head is written by the producer,
+ *    tail by the consumer, each on its own cache line; each side caches its
+ *    last view of the other's index so a steady stream touches the other
+ *    side's line only when it must. One writer per index also means a side
+ *    killed mid-push or mid-pop leaves an index that says what it did.
+ *  - drop_oldest: both ends take entries (the producer takes the oldest when
+ *    the ring is full), so each cell holds its position and value together,
+ *    changed only by 16-byte compare-and-swap: the consumer claims a value by
+ *    swapping in MQS_CELL_TAKEN, the producer replaces the oldest value by
+ *    swapping in the new one, and whoever swapped owns what was there. The
+ *    consumer retires its claim (MQS_CELL_RETIRED) only after its journal says
+ *    the buffer is its own, and the producer reuses only retired cells, so a
+ *    claim survives its claimer's crash for reclaim to read. tail is the
+ *    consumer's read position.
+ * docs/memory-model.md gives every field's writer and ordering. */
 #include <errno.h>
 
-#include "internal.h"
+#include "journal.h"
+
+/* A drop_oldest producer waits this long (pause loops) for a consumer that
+ * is in the middle of taking the oldest entry before it drops the new one. */
+#define CELL_SPINS 4096u
+
+static inline bool has_cells(const mqs_queue_shared *q) { return q->policy == MQS_POLICY_DROP_OLDEST; }
+
+static inline mqs_ring_cell *cell_at(const mqs_domain *d, const mqs_queue_shared *q, uint64_t pos)
+{
+    return (mqs_ring_cell *)((uint8_t *)d->ctl + q->entries_offset) + (pos & (q->depth - 1));
+}
+
+/* ---- what either side may ask ---- */
 
 bool mqsi_queue_has_data(const mqs_queue_shared *q)
 {
@@ -23,76 +46,17 @@ bool mqsi_queue_has_space(const mqs_queue_shared *q)
            q->depth;
 }
 
-int mqsi_ring_try_push(mqs_domain *d, mqs_queue_shared *q, uint64_t value)
+bool mqsi_queue_readable(const mqs_queue_shared *q)
 {
-    uint64_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
-    if (head - q->cached_tail >= q->depth) {
-        /* acquire: the consumer is done reading the entry we will overwrite. */
-        q->cached_tail = atomic_load_explicit(&q->tail, memory_order_acquire);
-        if (head - q->cached_tail >= q->depth)
-            return -EAGAIN;
-    }
-    atomic_store_explicit(&mqsi_entries(d, q)[head & (q->depth - 1)], value, memory_order_relaxed);
-    /* release: the entry (and the buffer it names) is visible before head moves. */
-    atomic_store_explicit(&q->head, head + 1, memory_order_release);
-    mqsi_count(&q->pushed, 1);
-    /* The cached tail may be old and overstate the length: look at the real
-     * tail only when the estimate would set a new high-water mark. */
-    uint64_t high = atomic_load_explicit(&q->high_water, memory_order_relaxed);
-    if (head + 1 - q->cached_tail > high) {
-        q->cached_tail = atomic_load_explicit(&q->tail, memory_order_acquire);
-        if (head + 1 - q->cached_tail > high)
-            atomic_store_explicit(&q->high_water, head + 1 - q->cached_tail, memory_order_relaxed);
-    }
-    if (d->ctl->wait_mode != MQS_WAIT_SPIN)
-        mqsi_wake_if_sleeping(d, &q->consumer_sleeping, q->consumer);
-    return 0;
+    return mqsi_queue_has_data(q) || atomic_load_explicit(&((mqs_queue_shared *)q)->closed, memory_order_acquire);
 }
 
-int mqsi_ring_steal_oldest(mqs_domain *d, mqs_queue_shared *q, uint64_t *out)
+/* Empty, and no more will come? Read closed before re-checking emptiness:
+ * the producer's last push happens before its release of closed. */
+bool mqsi_queue_ended(const mqs_queue_shared *q)
 {
-    uint64_t tail = atomic_load_explicit(&q->tail, memory_order_acquire);
-    if (tail == atomic_load_explicit(&q->head, memory_order_relaxed))
-        return -EAGAIN;
-    uint64_t value = atomic_load_explicit(&mqsi_entries(d, q)[tail & (q->depth - 1)], memory_order_relaxed);
-    if (!atomic_compare_exchange_strong_explicit(&q->tail, &tail, tail + 1, memory_order_acq_rel,
-                                                 memory_order_relaxed))
-        return -EAGAIN; /* the consumer took it: there is room now */
-    *out = value;
-    return 0;
-}
-
-int mqsi_ring_peek(const mqs_domain *d, mqs_queue_shared *q, uint64_t *pos, uint64_t *value)
-{
-    uint64_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
-    if (q->policy == MQS_POLICY_DROP_OLDEST)
-        tail = atomic_load_explicit(&q->tail, memory_order_acquire);
-    /* >=, not ==: a drop_oldest producer can move tail past our cached head. */
-    if (tail >= q->cached_head) {
-        /* acquire: pairs with the producer's release of head. */
-        q->cached_head = atomic_load_explicit(&q->head, memory_order_acquire);
-        if (tail >= q->cached_head)
-            return -EAGAIN;
-    }
-    *value = atomic_load_explicit(&mqsi_entries(d, q)[tail & (q->depth - 1)], memory_order_relaxed);
-    *pos = tail;
-    return 0;
-}
-
-int mqsi_ring_commit_pop(mqs_domain *d, mqs_queue_shared *q, uint64_t pos)
-{
-    if (q->policy == MQS_POLICY_DROP_OLDEST) {
-        if (!atomic_compare_exchange_strong_explicit(&q->tail, &pos, pos + 1, memory_order_acq_rel,
-                                                     memory_order_relaxed))
-            return -EAGAIN;
-    } else {
-        /* release: we finished reading the entry before the producer reuses it. */
-        atomic_store_explicit(&q->tail, pos + 1, memory_order_release);
-    }
-    mqsi_count(&q->popped, 1);
-    if (d->ctl->wait_mode != MQS_WAIT_SPIN && q->policy == MQS_POLICY_BLOCK)
-        mqsi_wake_if_sleeping(d, &q->producer_sleeping, q->producer);
-    return 0;
+    mqs_queue_shared *m = (mqs_queue_shared *)q;
+    return atomic_load_explicit(&m->closed, memory_order_acquire) && !mqsi_queue_has_data(q);
 }
 
 int mqsi_queue_check_consumer(const mqs_domain *d, uint32_t queue)
@@ -109,9 +73,260 @@ int mqsi_queue_check_producer(const mqs_domain *d, uint32_t queue)
     return d->queues[queue].producer == d->process ? 0 : -EPERM;
 }
 
-bool mqsi_queue_readable(const mqs_queue_shared *q)
+/* ---- publishing (both kinds) ---- */
+
+/* head moved to head + 1: counters, and a wake if the consumer sleeps. */
+static void published(mqs_domain *d, mqs_queue_shared *q, uint64_t head)
 {
-    return mqsi_queue_has_data(q) || atomic_load_explicit(&((mqs_queue_shared *)q)->closed, memory_order_acquire);
+    mqsi_count(&q->pushed, 1);
+    /* The cached tail may be old and overstate the length: look at the real
+     * tail only when the estimate would set a new high-water mark. */
+    uint64_t high = atomic_load_explicit(&q->high_water, memory_order_relaxed);
+    if (high < q->depth && head + 1 - q->cached_tail > high) {
+        q->cached_tail = atomic_load_explicit(&q->tail, memory_order_acquire);
+        uint64_t length = head + 1 - q->cached_tail;
+        if (length > high)
+            atomic_store_explicit(&q->high_water, length > q->depth ? q->depth : length, memory_order_relaxed);
+    }
+    if (d->ctl->wait_mode != MQS_WAIT_SPIN)
+        mqsi_wake_if_sleeping(d, &q->consumer_sleeping, q->consumer);
+}
+
+/* ---- plain rings (block, drop_newest) ---- */
+
+static int plain_try_push(mqs_domain *d, mqs_queue_shared *q, uint64_t value)
+{
+    uint64_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
+    if (head - q->cached_tail >= q->depth) {
+        /* acquire: the consumer is done reading the entry we will overwrite. */
+        q->cached_tail = atomic_load_explicit(&q->tail, memory_order_acquire);
+        if (head - q->cached_tail >= q->depth)
+            return -EAGAIN;
+    }
+    atomic_store_explicit(&mqsi_entries(d, q)[head & (q->depth - 1)], value, memory_order_relaxed);
+    /* release: the entry (and the buffer it names) is visible before head moves. */
+    atomic_store_explicit(&q->head, head + 1, memory_order_release);
+    published(d, q, head);
+    return 0;
+}
+
+/* The entry at tail, if any: 0 and its position, or -EAGAIN. */
+static int plain_peek(mqs_queue_shared *q, const mqs_domain *d, uint64_t *pos, uint64_t *value)
+{
+    uint64_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
+    if (tail >= q->cached_head) {
+        /* acquire: pairs with the producer's release of head. */
+        q->cached_head = atomic_load_explicit(&q->head, memory_order_acquire);
+        if (tail >= q->cached_head)
+            return -EAGAIN;
+    }
+    *value = atomic_load_explicit(&mqsi_entries(d, q)[tail & (q->depth - 1)], memory_order_relaxed);
+    *pos = tail;
+    return 0;
+}
+
+static void plain_commit(mqs_domain *d, mqs_queue_shared *q, uint64_t pos)
+{
+    /* release: we finished reading the entry before the producer reuses it. */
+    atomic_store_explicit(&q->tail, pos + 1, memory_order_release);
+    mqsi_count(&q->popped, 1);
+    if (d->ctl->wait_mode != MQS_WAIT_SPIN && q->policy == MQS_POLICY_BLOCK)
+        mqsi_wake_if_sleeping(d, &q->producer_sleeping, q->producer);
+}
+
+/* ---- cell rings (drop_oldest) ---- */
+
+/* Put value at head, replacing the oldest entry if the ring is full (its
+ * value goes to *stolen, 0 if none). 0, or MQSI_DROPPED when the consumer is
+ * taking that oldest entry for longer than we wait: then value is dropped. */
+static int cell_push(mqs_domain *d, mqs_queue_shared *q, uint64_t value, bool refs, uint64_t *stolen)
+{
+    uint64_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
+    mqs_ring_cell *c = cell_at(d, q, head);
+    *stolen = 0;
+    for (uint32_t spins = 0;; spins++) {
+        mqsi_pair seen = mqsi_pair_of(atomic_load_explicit(&c->seq, memory_order_acquire),
+                                      atomic_load_explicit(&c->value, memory_order_acquire));
+        uint64_t old = mqsi_pair_second(seen);
+        if (old == MQS_CELL_TAKEN) {
+            if (spins == CELL_SPINS)
+                return MQSI_DROPPED;
+            mqsi_cpu_relax();
+            continue;
+        }
+        bool steal = old != MQS_CELL_RETIRED;
+        if (steal && refs)
+            mqsi_journal_stolen(d, old);
+        if (mqsi_cas16(c, &seen, mqsi_pair_of(head, value))) {
+            *stolen = steal ? old : 0;
+            break;
+        }
+        if (steal && refs)
+            mqsi_journal_stolen(d, 0);
+    }
+    if (*stolen)
+        mqsi_count(&q->dropped, 1);
+    atomic_store_explicit(&q->head, head + 1, memory_order_release);
+    published(d, q, head);
+    return 0;
+}
+
+/* The entry at the read position, claimed: 0 and the value; -EAGAIN when
+ * there is none. When `refs`, the value becomes a held reference under a
+ * RECEIVE journal; when `corrupt` says so, the value is not taken at all. */
+typedef bool (*entry_check)(const mqs_domain *d, uint64_t value);
+
+static int cell_take(mqs_domain *d, uint32_t queue, uint64_t *out, bool refs, entry_check usable)
+{
+    mqs_queue_shared *q = &d->queues[queue];
+    uint64_t pos = atomic_load_explicit(&q->tail, memory_order_relaxed);
+    for (;;) {
+        if (pos >= atomic_load_explicit(&q->head, memory_order_acquire))
+            return -EAGAIN;
+        mqs_ring_cell *c = cell_at(d, q, pos);
+        mqsi_pair seen = mqsi_pair_of(atomic_load_explicit(&c->seq, memory_order_acquire),
+                                      atomic_load_explicit(&c->value, memory_order_acquire));
+        uint64_t value = mqsi_pair_second(seen);
+        /* Replaced by a newer entry (the producer took this one), or retired by reclaim: skip. */
+        if (mqsi_pair_first(seen) != pos || MQS_CELL_IS_MARKER(value)) {
+            atomic_store_explicit(&q->tail, ++pos, memory_order_release);
+            continue;
+        }
+        bool keep = !usable || usable(d, value);
+        if (keep && refs) {
+            mqsi_journal_begin(d, MQS_OP_RECEIVE, value, mqsi_held_count_of(d, value));
+            mqsi_journal_queue(d, queue, pos);
+            if (mqsi_held_add(d, value) != 0) {
+                mqsi_journal_end(d);
+                return -ENOSPC;
+            }
+        }
+        if (!mqsi_cas16(c, &seen, mqsi_pair_of(pos, keep ? MQS_CELL_TAKEN : MQS_CELL_RETIRED))) {
+            if (keep && refs) { /* the producer took it first */
+                mqsi_held_remove(d, value);
+                mqsi_journal_end(d);
+            }
+            continue;
+        }
+        atomic_store_explicit(&q->tail, pos + 1, memory_order_release);
+        mqsi_count(&q->popped, 1);
+        if (!keep) {
+            mqsi_count_rejected(d, value);
+            continue;
+        }
+        if (refs)
+            mqsi_journal_stage(d, MQS_STAGE_RECEIVED);
+        atomic_store_explicit(&c->value, MQS_CELL_RETIRED, memory_order_release); /* now the producer may reuse it */
+        if (refs)
+            mqsi_journal_end(d);
+        *out = value;
+        return 0;
+    }
+}
+
+/* ---- pushing with the full policy ---- */
+
+static bool has_space_fn(const mqs_domain *d, const void *arg)
+{
+    (void)d;
+    return mqsi_queue_has_space(arg);
+}
+
+/* Producer side of a full `block` queue: wait for room until the deadline. */
+static int wait_space(mqs_domain *d, mqs_queue_shared *q, mqsi_deadline *deadline)
+{
+    _Atomic uint32_t *flag = &q->producer_sleeping;
+    return mqsi_wait(d, has_space_fn, q, &flag, 1, deadline);
+}
+
+int mqsi_queue_push(mqs_domain *d, mqs_queue_shared *q, uint64_t value, mqsi_deadline *deadline, bool refs,
+                    uint64_t *stolen)
+{
+    *stolen = 0;
+    /* Nobody will ever take it: drop it now, not once the ring has filled,
+     * or a producer whose pool is no deeper than the ring would wait for a
+     * free slot forever. A push that raced with the flag being set leaves
+     * one entry, which the launcher's next sweep of the queue releases. */
+    if (atomic_load_explicit(&q->consumer_gone, memory_order_acquire)) {
+        mqsi_count(&q->dropped, 1);
+        return MQSI_DROPPED;
+    }
+    if (has_cells(q)) {
+        int rc = cell_push(d, q, value, refs, stolen);
+        if (rc == MQSI_DROPPED)
+            mqsi_count(&q->dropped, 1);
+        return rc;
+    }
+    for (;;) {
+        if (plain_try_push(d, q, value) == 0)
+            return 0;
+        /* drop_newest, or the consumer went while we waited: drop rather than wait. */
+        if (q->policy == MQS_POLICY_DROP_NEWEST || atomic_load_explicit(&q->consumer_gone, memory_order_acquire)) {
+            mqsi_count(&q->dropped, 1);
+            return MQSI_DROPPED;
+        }
+        if (deadline->timeout_ns == 0)
+            return -EAGAIN;
+        int rc = wait_space(d, q, deadline);
+        if (rc)
+            return rc;
+    }
+}
+
+int mqs_queue_push(mqs_domain *d, uint32_t queue, uint64_t value, int64_t timeout_ns)
+{
+    int rc = mqsi_queue_check_producer(d, queue);
+    if (rc)
+        return rc;
+    if (has_cells(&d->queues[queue]) && MQS_CELL_IS_MARKER(value))
+        return -EINVAL; /* a drop_oldest ring's own markers */
+    mqsi_deadline deadline = mqsi_deadline_in(timeout_ns);
+    uint64_t stolen;
+    rc = mqsi_queue_push(d, &d->queues[queue], value, &deadline, false, &stolen);
+    return rc == MQSI_DROPPED ? 0 : rc;
+}
+
+/* ---- taking, with or without references ---- */
+
+/* Does a queue entry name a live buffer? Not counted here: a corrupt entry
+ * is counted once, by the taker that discards it. */
+static bool live_entry(const mqs_domain *d, uint64_t id)
+{
+    uint32_t pool = mqs_buffer_id_pool(id), slot = mqs_buffer_id_slot(id);
+    if (pool >= d->ctl->pool_count || slot >= d->pools[pool].slot_count)
+        return false;
+    const mqs_slot_shared *rec = (const mqs_slot_shared *)((uint8_t *)d->ctl + d->pools[pool].slots_offset) + slot;
+    uint64_t st = atomic_load_explicit(&((mqs_slot_shared *)rec)->state, memory_order_relaxed);
+    return MQS_STATE_GEN(st) == mqs_buffer_id_generation(id) && MQS_STATE_RC(st) != 0;
+}
+
+/* Take the entry at the tail of a plain ring as a held reference (or a raw
+ * value): 0, -EAGAIN (empty), -ENOSPC. A corrupt entry is counted and skipped. */
+static int plain_take(mqs_domain *d, uint32_t queue, uint64_t *out, bool refs)
+{
+    mqs_queue_shared *q = &d->queues[queue];
+    uint64_t pos, value;
+    for (;;) {
+        if (plain_peek(q, d, &pos, &value) != 0)
+            return -EAGAIN;
+        if (!refs || live_entry(d, value))
+            break;
+        plain_commit(d, q, pos);
+        mqsi_count_rejected(d, value);
+    }
+    if (refs) {
+        mqsi_journal_begin(d, MQS_OP_RECEIVE, value, mqsi_held_count_of(d, value));
+        mqsi_journal_queue(d, queue, pos);
+        if (mqsi_held_add(d, value) != 0) {
+            mqsi_journal_end(d);
+            return -ENOSPC;
+        }
+    }
+    plain_commit(d, q, pos); /* the tail moving is what makes it ours */
+    if (refs)
+        mqsi_journal_end(d);
+    *out = value;
+    return 0;
 }
 
 static bool readable_fn(const mqs_domain *d, const void *arg)
@@ -126,106 +341,7 @@ int mqsi_queue_wait_readable(mqs_domain *d, mqs_queue_shared *q, mqsi_deadline *
     return mqsi_wait(d, readable_fn, q, &flag, 1, deadline);
 }
 
-/* Empty, and no more will come? Read closed before re-checking emptiness:
- * the producer's last push happens before its release of closed. */
-bool mqsi_queue_ended(const mqs_queue_shared *q)
-{
-    mqs_queue_shared *m = (mqs_queue_shared *)q;
-    return atomic_load_explicit(&m->closed, memory_order_acquire) && !mqsi_queue_has_data(q);
-}
-
-int mqs_output_close(mqs_domain *d, uint32_t output)
-{
-    if (output >= d->ctl->output_count)
-        return -ERANGE;
-    const mqs_output_shared *o = &d->outputs[output];
-    if (o->owner != d->process && d->process != 0)
-        return -EPERM;
-    for (uint32_t k = 0; k < o->queue_count; k++) {
-        mqs_queue_shared *q = &d->queues[d->output_queues[o->queue_first + k]];
-        atomic_store_explicit(&q->closed, 1, memory_order_release);
-        /* Wake unconditionally (cold path): even a spin-mode consumer may sleep in a timed wait. */
-        atomic_store_explicit(&q->consumer_sleeping, 1, memory_order_relaxed);
-        mqsi_wake_if_sleeping(d, &q->consumer_sleeping, q->consumer);
-    }
-    return 0;
-}
-
-int mqs_output_reopen(mqs_domain *d, uint32_t output)
-{
-    if (output >= d->ctl->output_count)
-        return -ERANGE;
-    if (d->process != 0)
-        return -EPERM;
-    const mqs_output_shared *o = &d->outputs[output];
-    for (uint32_t k = 0; k < o->queue_count; k++)
-        atomic_store_explicit(&d->queues[d->output_queues[o->queue_first + k]].closed, 0, memory_order_release);
-    return 0;
-}
-
-int mqs_queue_is_closed(const mqs_domain *d, uint32_t queue)
-{
-    if (queue >= d->ctl->queue_count)
-        return 0;
-    return (int)atomic_load_explicit(&d->queues[queue].closed, memory_order_acquire);
-}
-
-static bool has_space_fn(const mqs_domain *d, const void *arg)
-{
-    (void)d;
-    return mqsi_queue_has_space(arg);
-}
-
-/* Producer side of a full `block` queue: wait for room until the deadline. */
-static int mqsi_queue_wait_space(mqs_domain *d, mqs_queue_shared *q, mqsi_deadline *deadline)
-{
-    _Atomic uint32_t *flag = &q->producer_sleeping;
-    return mqsi_wait(d, has_space_fn, q, &flag, 1, deadline);
-}
-
-int mqsi_queue_push(mqs_domain *d, mqs_queue_shared *q, uint64_t value, mqsi_deadline *deadline, bool refs)
-{
-    for (;;) {
-        if (mqsi_ring_try_push(d, q, value) == 0)
-            return 0;
-        uint64_t oldest;
-        switch (q->policy) {
-        case MQS_POLICY_DROP_NEWEST:
-            mqsi_count(&q->dropped, 1);
-            return MQSI_DROPPED;
-        case MQS_POLICY_DROP_OLDEST:
-            if (mqsi_ring_steal_oldest(d, q, &oldest) == 0) {
-                mqsi_count(&q->dropped, 1);
-                if (refs)
-                    mqsi_slot_drop_ref(d, oldest);
-            }
-            continue;
-        default:
-            if (atomic_load_explicit(&q->consumer_gone, memory_order_acquire)) {
-                /* Nobody will ever make room: drop rather than wait for ever. */
-                mqsi_count(&q->dropped, 1);
-                return MQSI_DROPPED;
-            }
-            if (deadline->timeout_ns == 0)
-                return -EAGAIN;
-            int rc = mqsi_queue_wait_space(d, q, deadline);
-            if (rc)
-                return rc;
-        }
-    }
-}
-
-int mqs_queue_push(mqs_domain *d, uint32_t queue, uint64_t value, int64_t timeout_ns)
-{
-    int rc = mqsi_queue_check_producer(d, queue);
-    if (rc)
-        return rc;
-    mqsi_deadline deadline = mqsi_deadline_in(timeout_ns);
-    rc = mqsi_queue_push(d, &d->queues[queue], value, &deadline, false);
-    return rc == MQSI_DROPPED ? 0 : rc;
-}
-
-int mqs_queue_pop(mqs_domain *d, uint32_t queue, uint64_t *out, int64_t timeout_ns)
+int mqsi_queue_take(mqs_domain *d, uint32_t queue, uint64_t *out, int64_t timeout_ns, bool refs)
 {
     int rc = mqsi_queue_check_consumer(d, queue);
     if (rc)
@@ -233,14 +349,11 @@ int mqs_queue_pop(mqs_domain *d, uint32_t queue, uint64_t *out, int64_t timeout_
     mqs_queue_shared *q = &d->queues[queue];
     mqsi_deadline deadline = mqsi_deadline_in(timeout_ns);
     for (;;) {
-        uint64_t pos, value;
-        if (mqsi_ring_peek(d, q, &pos, &value) == 0) {
-            if (mqsi_ring_commit_pop(d, q, pos) == 0) {
-                *out = value;
-                return 0;
-            }
+        rc = has_cells(q) ? cell_take(d, queue, out, refs, refs ? live_entry : NULL) : plain_take(d, queue, out, refs);
+        if (rc != -EAGAIN)
+            return rc;
+        if (mqsi_queue_has_data(q))
             continue;
-        }
         if (mqsi_queue_ended(q))
             return -EPIPE;
         if (timeout_ns == 0)
@@ -251,6 +364,20 @@ int mqs_queue_pop(mqs_domain *d, uint32_t queue, uint64_t *out, int64_t timeout_
     }
 }
 
+int mqs_queue_pop(mqs_domain *d, uint32_t queue, uint64_t *out, int64_t timeout_ns)
+{
+    return mqsi_queue_take(d, queue, out, timeout_ns, false);
+}
+
+/* ---- state for tools ---- */
+
+int mqs_queue_is_closed(const mqs_domain *d, uint32_t queue)
+{
+    if (queue >= d->ctl->queue_count)
+        return 0;
+    return (int)atomic_load_explicit(&d->queues[queue].closed, memory_order_acquire);
+}
+
 uint32_t mqs_queue_length(const mqs_domain *d, uint32_t queue)
 {
     if (queue >= d->ctl->queue_count)
@@ -258,7 +385,9 @@ uint32_t mqs_queue_length(const mqs_domain *d, uint32_t queue)
     mqs_queue_shared *q = &d->queues[queue];
     uint64_t tail = atomic_load_explicit(&q->tail, memory_order_acquire);
     uint64_t head = atomic_load_explicit(&q->head, memory_order_acquire);
-    return head >= tail ? (uint32_t)(head - tail) : 0;
+    uint64_t n = head >= tail ? head - tail : 0;
+    /* A drop_oldest ring's reader has not yet skipped what the producer replaced. */
+    return (uint32_t)(n > q->depth ? q->depth : n);
 }
 
 int mqs_queue_stats_get(const mqs_domain *d, uint32_t queue, mqs_queue_stats *out)
@@ -277,23 +406,84 @@ int mqs_queue_stats_get(const mqs_domain *d, uint32_t queue, mqs_queue_stats *ou
     return 0;
 }
 
-uint32_t mqsi_queue_drain(mqs_domain *d, mqs_queue_shared *q)
+/* ---- emptying the queue of a consumer that is gone ---- */
+
+static uint32_t drain_plain(mqs_domain *d, mqs_queue_shared *q)
 {
     uint32_t dropped = 0;
-    for (;;) {
-        uint64_t tail = atomic_load_explicit(&q->tail, memory_order_acquire);
-        if (tail == atomic_load_explicit(&q->head, memory_order_acquire))
-            break;
+    uint64_t tail = atomic_load_explicit(&q->tail, memory_order_acquire);
+    uint64_t head = atomic_load_explicit(&q->head, memory_order_acquire);
+    for (; tail < head; tail++) {
         uint64_t value = atomic_load_explicit(&mqsi_entries(d, q)[tail & (q->depth - 1)], memory_order_relaxed);
-        /* CAS: a drop_oldest producer may be taking entries at the same time. */
-        if (!atomic_compare_exchange_strong_explicit(&q->tail, &tail, tail + 1, memory_order_acq_rel,
-                                                     memory_order_relaxed))
-            continue;
+        atomic_store_explicit(&q->tail, tail + 1, memory_order_release);
         q->cached_head = tail + 1;
-        mqsi_slot_drop_ref(d, value);
-        dropped++;
+        dropped += mqsi_slot_change(d, value, -1) == 0;
     }
+    return dropped;
+}
+
+/* The consumer's claim, if it left one, was settled by reclaim before. */
+static uint32_t drain_cells(mqs_domain *d, mqs_queue_shared *q)
+{
+    uint32_t dropped = 0;
+    uint64_t pos = atomic_load_explicit(&q->tail, memory_order_acquire);
+    for (; pos < atomic_load_explicit(&q->head, memory_order_acquire); pos++) {
+        mqs_ring_cell *c = cell_at(d, q, pos);
+        mqsi_pair seen = mqsi_pair_of(atomic_load_explicit(&c->seq, memory_order_acquire),
+                                      atomic_load_explicit(&c->value, memory_order_acquire));
+        uint64_t value = mqsi_pair_second(seen);
+        /* CAS: the producer may be replacing the same entry right now. */
+        if (mqsi_pair_first(seen) == pos && !MQS_CELL_IS_MARKER(value) &&
+            mqsi_cas16(c, &seen, mqsi_pair_of(pos, MQS_CELL_RETIRED)))
+            dropped += mqsi_slot_change(d, value, -1) == 0;
+        atomic_store_explicit(&q->tail, pos + 1, memory_order_release);
+    }
+    return dropped;
+}
+
+uint32_t mqsi_queue_drain(mqs_domain *d, mqs_queue_shared *q)
+{
+    uint32_t dropped = has_cells(q) ? drain_cells(d, q) : drain_plain(d, q);
     if (q->policy == MQS_POLICY_BLOCK)
         mqsi_wake_if_sleeping(d, &q->producer_sleeping, q->producer);
     return dropped;
+}
+
+void mqsi_queue_settle_claim(mqs_domain *d, uint32_t queue, uint64_t pos)
+{
+    mqs_queue_shared *q = &d->queues[queue];
+    if (!has_cells(q))
+        return;
+    mqs_ring_cell *c = cell_at(d, q, pos);
+    if (atomic_load_explicit(&c->seq, memory_order_acquire) == pos &&
+        atomic_load_explicit(&c->value, memory_order_acquire) == MQS_CELL_TAKEN)
+        atomic_store_explicit(&c->value, MQS_CELL_RETIRED, memory_order_release);
+}
+
+bool mqsi_queue_took(const mqs_domain *d, uint32_t queue, uint64_t pos, bool received)
+{
+    mqs_queue_shared *q = &d->queues[queue];
+    if (!has_cells(q))
+        return atomic_load_explicit(&q->tail, memory_order_acquire) > pos;
+    if (received)
+        return true;
+    mqs_ring_cell *c = cell_at(d, q, pos);
+    return atomic_load_explicit(&c->seq, memory_order_acquire) == pos &&
+           atomic_load_explicit(&c->value, memory_order_acquire) == MQS_CELL_TAKEN;
+}
+
+bool mqsi_queue_finish_push(mqs_domain *d, uint32_t queue, uint64_t pos)
+{
+    mqs_queue_shared *q = &d->queues[queue];
+    uint64_t head = atomic_load_explicit(&q->head, memory_order_acquire);
+    if (!has_cells(q) || head > pos)
+        return head > pos; /* a plain ring's entry counts once head moved past it */
+    /* Before the swap the cell held position pos - depth (or nothing); after it, pos. */
+    if (atomic_load_explicit(&cell_at(d, q, pos)->seq, memory_order_acquire) != pos)
+        return false;
+    /* Swapped in but not yet published: publish it, as its dead producer would have. */
+    atomic_store_explicit(&q->head, pos + 1, memory_order_release);
+    mqsi_count(&q->pushed, 1);
+    mqsi_wake_if_sleeping(d, &q->consumer_sleeping, q->consumer);
+    return true;
 }

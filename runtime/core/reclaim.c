@@ -1,120 +1,114 @@
-/* Reclaim: give back everything a dead process held.
+/* Reclaim: give back exactly what a dead process held.
  *
- * The dead process's held-reference table says which references it had; its
- * journal says which operation it was in the middle of. Each half-done
- * operation is finished or undone from facts the dead process cannot change
- * any more (its own table, the head of the queues it produced, the tail of the
- * queues it consumed). Where a single CAS may or may not have happened, the
- * choice that can only leak is taken, never the one that could free a buffer
- * another process still uses (docs/memory-model.md, "Crash safety"). */
+ * Its held-reference table says which references it had, apart from the
+ * operation it was in the middle of; its journal (core/journal.h) says which
+ * operation that was and how far it got. Every step the journal cannot
+ * record in the same instruction leaves its outcome where reclaim can read
+ * it: a count change flipped the process's own holder bit in the slot, a
+ * push moved the ring's head (or wrote its position into a drop_oldest
+ * cell), a take moved the tail (or left a claim in the cell). So reclaim
+ * works out the true number of references for the journal's buffer, gives
+ * back exactly that many, drains the queues the process consumed, and frees
+ * its slot: nothing leaks, nothing is freed early (docs/memory-model.md,
+ * "Crash safety"). Where a process has no holder bit in a pool (more than
+ * 64 processes can reach it) the outcome of a count change cannot be read,
+ * and reclaim takes the choice that can only leak. */
 #include <errno.h>
 
-#include "internal.h"
+#include "journal.h"
 
+/* How the journal's operation leaves the table wrong: the true number of
+ * references to `id` the process held, and a reference to `extra` (a
+ * drop_oldest entry its push replaced) that the table does not show. */
 typedef struct recovery {
-    mqs_buffer_id skip_id;  /* one table reference of this ID is not real */
-    uint32_t skip_count;
-    mqs_buffer_id extra_id; /* references the table does not show */
-    uint32_t extra_count;
+    mqs_buffer_id id;
+    uint32_t truth;
+    bool known;
+    mqs_buffer_id extra;
 } recovery;
 
-static uint32_t table_count(const mqs_domain *d, uint32_t process, mqs_buffer_id id)
-{
-    const mqs_held_entry *t = mqsi_held_table_of(d, process);
-    uint32_t i = mqsi_held_find(t, d->ctl->held_table_size - 1, id);
-    return i == UINT32_MAX ? 0 : atomic_load_explicit(&t[i].count, memory_order_relaxed);
-}
-
-static void recover_alloc(const mqs_domain *d, uint32_t process, mqs_buffer_id id, recovery *r)
-{
-    if (table_count(d, process, id) != 0)
-        return; /* the table has it: released with the rest */
-    mqs_slot_shared *rec = mqsi_slot_of(d, id);
-    if (!rec)
-        return;
-    /* Only the owner allocates from a pool, so a live slot of this generation
-     * that the table lacks is the one the dead process just claimed. */
-    uint64_t st = atomic_load_explicit(&rec->state, memory_order_acquire);
-    if (MQS_STATE_GEN(st) == mqs_buffer_id_generation(id) && MQS_STATE_RC(st) != 0) {
-        r->extra_id = id;
-        r->extra_count = 1;
-    }
-}
-
-static void recover_receive(const mqs_domain *d, uint32_t process, const mqs_journal *j, recovery *r)
-{
-    mqs_buffer_id id = atomic_load_explicit(&j->id, memory_order_relaxed);
-    uint32_t queue = atomic_load_explicit(&j->queue, memory_order_relaxed);
-    if (queue >= d->ctl->queue_count)
-        return;
-    mqs_queue_shared *q = &d->queues[queue];
-    bool added = table_count(d, process, id) == atomic_load_explicit(&j->aux, memory_order_relaxed) + 1;
-    bool moved = atomic_load_explicit(&q->tail, memory_order_acquire) > atomic_load_explicit(&j->position, memory_order_relaxed);
-    /* The entry is still queued (drained below), or a drop_oldest producer may
-     * have taken it: either way the table's extra count is not ours. */
-    if (added && (!moved || q->policy == MQS_POLICY_DROP_OLDEST)) {
-        r->skip_id = id;
-        r->skip_count = 1;
-    }
-}
-
-static void recover_send(const mqs_domain *d, uint32_t process, const mqs_journal *j, recovery *r)
-{
-    mqs_buffer_id id = atomic_load_explicit(&j->id, memory_order_relaxed);
-    if (atomic_load_explicit(&j->stage, memory_order_relaxed) == 0)
-        return; /* extra references may not exist: keep only the table's */
-    const mqs_output_shared *out = NULL;
-    uint32_t queue = atomic_load_explicit(&j->queue, memory_order_relaxed);
-    if (queue < d->ctl->queue_count)
-        out = &d->outputs[d->queues[queue].output];
-    uint32_t settled = atomic_load_explicit(&j->aux, memory_order_relaxed);
-    if (!out || settled > out->queue_count)
-        return;
-    uint32_t unsettled = out->queue_count - settled;
-    const mqs_queue_shared *q = &d->queues[queue];
-    if (unsettled && atomic_load_explicit(&((mqs_queue_shared *)q)->head, memory_order_acquire) >
-                         atomic_load_explicit(&j->position, memory_order_relaxed))
-        unsettled--; /* pushed, not yet marked settled */
-    /* The n references replace the table's one, which stays in the table
-     * until the send ends. */
-    if (table_count(d, process, id) != 0) {
-        r->skip_id = id;
-        r->skip_count = 1;
-    }
-    r->extra_id = id;
-    r->extra_count = unsettled;
-}
-
-static void recover_journal(const mqs_domain *d, uint32_t process, recovery *r)
+/* Was the count change of `id` by `delta` made? The journal notes the last
+ * change; an older one, or none, was not in flight. Without a holder bit,
+ * take the outcome that can only leak: a decrease made, an increase not. */
+static bool made(const mqs_domain *d, uint32_t process, mqs_buffer_id id, int32_t delta)
 {
     const mqs_journal *j = &d->procs[process].journal;
-    mqs_buffer_id id = atomic_load_explicit(&j->id, memory_order_relaxed);
-    uint32_t aux = atomic_load_explicit(&j->aux, memory_order_relaxed);
+    if (atomic_load_explicit(&j->change_id, memory_order_relaxed) != id ||
+        atomic_load_explicit(&j->change_delta, memory_order_relaxed) != delta)
+        return false;
+    int m = mqsi_change_made(d, process);
+    return m < 0 ? delta < 0 : m == 1;
+}
+
+/* send: how many of the n references made for the queues the process still
+ * answers for, with k queues settled and maybe the k-th push under way. */
+static uint32_t send_unsettled(mqs_domain *d, uint32_t process, const mqs_output_shared *out, recovery *r)
+{
+    const mqs_journal *j = &d->procs[process].journal;
+    uint32_t settled = atomic_load_explicit(&j->stage, memory_order_relaxed) - 1;
+    if (settled >= out->queue_count)
+        return 0;
+    uint32_t unsettled = out->queue_count - settled;
+    uint32_t queue = d->output_queues[out->queue_first + settled];
+    if (atomic_load_explicit(&j->queue, memory_order_relaxed) != queue)
+        return unsettled; /* that push had not begun */
+    if (mqsi_queue_finish_push(d, queue, atomic_load_explicit(&j->position, memory_order_relaxed))) {
+        mqs_buffer_id stolen = atomic_load_explicit(&j->stolen, memory_order_relaxed);
+        if (stolen && !made(d, process, stolen, -1))
+            r->extra = stolen; /* it replaced that entry and had not yet let it go */
+        return unsettled - 1;
+    }
+    return unsettled - (made(d, process, r->id, -1) ? 1 : 0); /* dropped, and maybe released already */
+}
+
+static void recover_send(mqs_domain *d, uint32_t process, const mqs_journal *j, recovery *r)
+{
+    uint32_t held = atomic_load_explicit(&j->held, memory_order_relaxed);
+    uint32_t stage = atomic_load_explicit(&j->stage, memory_order_relaxed);
+    uint32_t output = atomic_load_explicit(&j->output, memory_order_relaxed);
+    r->truth = held;
+    if (output >= d->ctl->output_count)
+        return; /* before the output was noted: nothing happened yet */
+    const mqs_output_shared *out = &d->outputs[output];
+    uint32_t n = out->queue_count;
+    if (stage == 0) /* the count may have been raised by n - 1, nothing pushed */
+        r->truth = n > 1 && made(d, process, r->id, (int32_t)(n - 1)) ? held - 1 + n : held;
+    else
+        r->truth = held - 1 + send_unsettled(d, process, out, r);
+}
+
+static void recover_journal(mqs_domain *d, uint32_t process, recovery *r)
+{
+    const mqs_journal *j = &d->procs[process].journal;
+    r->id = atomic_load_explicit(&j->id, memory_order_relaxed);
+    uint32_t held = atomic_load_explicit(&j->held, memory_order_relaxed);
+    uint32_t queue = atomic_load_explicit(&j->queue, memory_order_relaxed);
+    uint64_t pos = atomic_load_explicit(&j->position, memory_order_relaxed);
+    r->known = true;
     switch (atomic_load_explicit(&j->op, memory_order_acquire)) {
     case MQS_OP_ALLOC:
-        recover_alloc(d, process, id, r);
+        r->truth = made(d, process, r->id, 1) ? 1 : 0;
         break;
     case MQS_OP_REF:
-        /* Recorded, maybe not counted: drop the record (may leak one). */
-        if (table_count(d, process, id) == aux + 1) {
-            r->skip_id = id;
-            r->skip_count = 1;
-        }
+        r->truth = held + (made(d, process, r->id, 1) ? 1 : 0);
         break;
     case MQS_OP_UNREF:
-        /* Counted down, maybe not yet unrecorded: trust the count (may leak one). */
-        if (table_count(d, process, id) == aux) {
-            r->skip_id = id;
-            r->skip_count = 1;
-        }
+        r->truth = held - (made(d, process, r->id, -1) ? 1 : 0);
         break;
     case MQS_OP_RECEIVE:
-        recover_receive(d, process, j, r);
+        if (queue < d->ctl->queue_count) {
+            bool received = atomic_load_explicit(&j->stage, memory_order_relaxed) >= MQS_STAGE_RECEIVED;
+            r->truth = held + (mqsi_queue_took(d, queue, pos, received) ? 1 : 0);
+            mqsi_queue_settle_claim(d, queue, pos); /* the producer may reuse the cell again */
+        } else {
+            r->truth = held;
+        }
         break;
     case MQS_OP_SEND:
         recover_send(d, process, j, r);
         break;
     default:
+        r->known = false;
         break;
     }
 }
@@ -123,25 +117,31 @@ static uint32_t release_n(mqs_domain *d, mqs_buffer_id id, uint32_t n)
 {
     uint32_t released = 0;
     for (uint32_t i = 0; i < n; i++)
-        released += mqsi_slot_drop_ref(d, id) == 0;
+        released += mqsi_slot_change(d, id, -1) == 0;
     return released;
 }
 
-static uint32_t release_table(mqs_domain *d, uint32_t process, recovery *r)
+/* Every reference the table lists, but for the journal's buffer its true count. */
+static uint32_t release_table(mqs_domain *d, uint32_t process, const recovery *r)
 {
     mqs_held_entry *t = mqsi_held_table_of(d, process);
     uint32_t released = 0;
+    bool seen = false;
     for (uint32_t i = 0; i < d->ctl->held_table_size; i++) {
         mqs_buffer_id id = atomic_load_explicit(&t[i].id, memory_order_relaxed);
         if (id == MQS_BUFFER_ID_NONE)
             continue;
         uint32_t count = atomic_load_explicit(&t[i].count, memory_order_relaxed);
-        if (id == r->skip_id && count >= r->skip_count)
-            count -= r->skip_count;
+        if (r->known && id == r->id) {
+            count = r->truth;
+            seen = true;
+        }
         released += release_n(d, id, count);
         atomic_store_explicit(&t[i].count, 0, memory_order_relaxed);
         atomic_store_explicit(&t[i].id, MQS_BUFFER_ID_NONE, memory_order_relaxed);
     }
+    if (r->known && !seen) /* claimed or raised, but not yet in the table */
+        released += release_n(d, r->id, r->truth);
     return released;
 }
 
@@ -177,12 +177,13 @@ int mqs_reclaim(mqs_domain *d, uint32_t process)
     mqs_process_shared *p = &d->procs[process];
     uint32_t pid = atomic_load_explicit(&p->pid, memory_order_relaxed);
     if (atomic_load_explicit(&p->state, memory_order_acquire) == MQS_PROCESS_ATTACHED &&
-        mqsi_process_alive(pid, atomic_load_explicit(&p->start_time, memory_order_relaxed)))
+        mqs_pid_alive(pid, atomic_load_explicit(&p->start_time, memory_order_relaxed)))
         return mqsi_fail(-EBUSY, "reclaim: process slot %u (%s) is held by live pid %u", process, p->name, pid);
     recovery r = {0};
     recover_journal(d, process, &r);
     uint32_t released = release_table(d, process, &r);
-    released += release_n(d, r.extra_id, r.extra_count);
+    if (r.extra)
+        released += release_n(d, r.extra, 1);
     released += drain_inputs(d, process);
     atomic_store_explicit(&p->journal.op, MQS_OP_NONE, memory_order_relaxed);
     atomic_store_explicit(&p->held_total, 0, memory_order_relaxed);

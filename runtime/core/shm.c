@@ -10,62 +10,6 @@
 
 #include "internal.h"
 
-uint64_t mqsi_process_start_time(pid_t pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
-    /* The command name may hold spaces and parentheses: fields restart after
-     * the last ')'. starttime is field 22; after ')' comes field 3. */
-    char *p = strrchr(buf, ')');
-    if (!p)
-        return 0;
-    unsigned long long start = 0;
-    int field = 2;
-    for (p++; *p && field < 22; p++) {
-        if (*p == ' ')
-            field++;
-        if (field == 22) {
-            sscanf(p + 1, "%llu", &start);
-            break;
-        }
-    }
-    return start ? start : 1;
-}
-
-bool mqsi_process_alive(uint32_t pid, uint64_t start_time)
-{
-    if (pid == 0)
-        return false;
-    uint64_t now = mqsi_process_start_time((pid_t)pid);
-    if (now == 0)
-        return false;
-    /* A zombie still has its /proc entry; it is dead for our purposes. */
-    char path[64], state = 0, buf[512];
-    snprintf(path, sizeof path, "/proc/%u/stat", pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        ssize_t n = read(fd, buf, sizeof buf - 1);
-        close(fd);
-        if (n > 0) {
-            buf[n] = '\0';
-            char *p = strrchr(buf, ')');
-            if (p && p[1] == ' ')
-                state = p[2];
-        }
-    }
-    if (state == 'Z' || state == 'X')
-        return false;
-    return start_time == 0 || now == start_time;
-}
-
 int mqsi_shm_create(const char *name, size_t size, void **out)
 {
     int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -108,6 +52,12 @@ int mqsi_shm_map(const char *name, bool writable, void **out, size_t *size_out)
         close(fd);
         return mqsi_fail(err, "cannot stat %s: %s", name, strerror(-err));
     }
+    /* root may open anyone's object: a domain is only ever its owner's. */
+    if (st.st_uid != geteuid()) {
+        close(fd);
+        return mqsi_fail(-EACCES, "%s belongs to user %u, not to you (user %u): a domain is only used by its owner",
+                         name, (unsigned)st.st_uid, (unsigned)geteuid());
+    }
     if ((size_t)st.st_size < sizeof(mqs_segment_header)) {
         close(fd);
         return mqsi_fail(-EBADMSG, "%s is truncated (%lld bytes, smaller than a segment header)", name,
@@ -138,7 +88,7 @@ void mqsi_segment_header_init(mqs_segment_header *h, uint32_t kind, uint64_t siz
     h->size = size;
     h->creator_pid = (uint32_t)getpid();
     h->creator_uid = (uint32_t)getuid();
-    h->creator_start_time = mqsi_process_start_time(getpid());
+    h->creator_start_time = mqs_pid_start_time(getpid());
 }
 
 int mqsi_segment_header_check(const char *name, const mqs_segment_header *h, uint32_t kind, size_t mapped)

@@ -125,7 +125,7 @@ int mqsi_wait(mqs_domain *d, mqsi_ready_fn ready, const void *arg, _Atomic uint3
     return sleep_until(d, ready, arg, announce, announce_count, deadline);
 }
 
-static void ring_every_doorbell(mqs_domain *d)
+void mqsi_ring_every_doorbell(mqs_domain *d)
 {
     for (uint32_t p = 0; p < d->ctl->process_count; p++) {
         atomic_fetch_add_explicit(&d->procs[p].doorbell, 1, memory_order_release);
@@ -133,35 +133,7 @@ static void ring_every_doorbell(mqs_domain *d)
     }
 }
 
-void mqs_domain_request_stop(mqs_domain *d)
+int mqsi_sleep_until_ready(mqs_domain *d, mqsi_ready_fn ready, const void *arg, mqsi_deadline *deadline)
 {
-    atomic_store_explicit(&d->ctl->stop, 1, memory_order_seq_cst);
-    ring_every_doorbell(d);
-}
-
-static bool started_fn(const mqs_domain *d, const void *arg)
-{
-    (void)arg;
-    return atomic_load_explicit(&d->ctl->started, memory_order_acquire) != 0;
-}
-
-void mqs_domain_start(mqs_domain *d)
-{
-    atomic_store_explicit(&d->ctl->start_ns, mqs_now_ns(), memory_order_release);
-    atomic_store_explicit(&d->ctl->started, 1, memory_order_seq_cst);
-    ring_every_doorbell(d);
-}
-
-int mqs_domain_wait_started(mqs_domain *d, int64_t timeout_ns)
-{
-    if (started_fn(d, NULL))
-        return 0;
-    /* A rare, one-off wait: sleep at once whatever the wait mode. */
-    mqsi_deadline dl = mqsi_deadline_in(timeout_ns);
-    return sleep_until(d, started_fn, NULL, NULL, 0, &dl);
-}
-
-int mqs_domain_stop_requested(const mqs_domain *d)
-{
-    return (int)atomic_load_explicit(&d->ctl->stop, memory_order_relaxed);
+    return sleep_until(d, ready, arg, NULL, 0, deadline);
 }
