@@ -196,12 +196,13 @@ typedef struct mqs_process_stats {
 
 int mqs_process_stats_get(const mqs_domain *d, uint32_t process, mqs_process_stats *out);
 
-/* Release every buffer reference process slot `process` held and drain the
- * queues it consumes, then free the slot for a new process. For a process that
- * died (crash, SIGKILL); the caller must know it is dead (e.g. waitpid).
- * Returns how many references it released (held ones plus drained queue
- * entries), or -ERANGE, -EBUSY (the slot's pid is still alive), -EINVAL (it
- * is the caller's own slot). */
+/* Release every buffer reference process slot `process` held, then free the
+ * slot for a new process. For a process that died (crash, SIGKILL); the
+ * caller must know it is dead (e.g. waitpid). What is queued for the slot
+ * stays queued, for the process restarted in its place; if none will be,
+ * mqs_process_disconnect drains it. Returns how many references it released,
+ * or -ERANGE, -EBUSY (the slot's pid is still alive), -EINVAL (it is the
+ * caller's own slot). */
 int mqs_reclaim(mqs_domain *d, uint32_t process);
 
 #ifdef __cplusplus

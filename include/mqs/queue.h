@@ -79,6 +79,7 @@ typedef struct mqs_queue_stats {
     uint64_t popped;     /* entries the consumer took */
     uint64_t dropped;    /* entries lost to the full policy or a send timeout */
     uint64_t high_water; /* most entries ever queued at once */
+    uint64_t drained;    /* entries released unread: the consumer was given up on */
 } mqs_queue_stats;
 
 /* 0, or -ERANGE for a bad queue or NULL out. */

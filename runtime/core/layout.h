@@ -151,7 +151,8 @@ typedef struct mqs_queue_shared {
     _Atomic uint32_t consumer_sleeping; /* consumer waits for data on its doorbell */
     uint32_t reserved2;
     uint64_t cached_head;        /* consumer's last view of head */
-    uint64_t reserved2b[4];
+    _Atomic uint64_t drained;    /* entries the launcher released unread: the consumer is gone for good */
+    uint64_t reserved2b[3];
 } mqs_queue_shared;
 _Static_assert(sizeof(mqs_queue_shared) == 256, "queue record layout");
 _Static_assert(offsetof(mqs_queue_shared, head) == 128, "producer line");

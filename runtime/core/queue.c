@@ -401,6 +401,7 @@ int mqs_queue_stats_get(const mqs_domain *d, uint32_t queue, mqs_queue_stats *ou
         .pushed = atomic_load_explicit(&q->pushed, memory_order_relaxed),
         .popped = atomic_load_explicit(&q->popped, memory_order_relaxed),
         .dropped = atomic_load_explicit(&q->dropped, memory_order_relaxed),
+        .drained = atomic_load_explicit(&q->drained, memory_order_relaxed),
         .high_water = atomic_load_explicit(&q->high_water, memory_order_relaxed),
     };
     return 0;
@@ -408,24 +409,27 @@ int mqs_queue_stats_get(const mqs_domain *d, uint32_t queue, mqs_queue_stats *ou
 
 /* ---- emptying the queue of a consumer that is gone ---- */
 
+/* Both return the references released; q->drained counts the entries (the
+ * launcher, the one writer of a gone consumer's line). */
 static uint32_t drain_plain(mqs_domain *d, mqs_queue_shared *q)
 {
-    uint32_t dropped = 0;
+    uint32_t released = 0;
     uint64_t tail = atomic_load_explicit(&q->tail, memory_order_acquire);
     uint64_t head = atomic_load_explicit(&q->head, memory_order_acquire);
     for (; tail < head; tail++) {
         uint64_t value = atomic_load_explicit(&mqsi_entries(d, q)[tail & (q->depth - 1)], memory_order_relaxed);
         atomic_store_explicit(&q->tail, tail + 1, memory_order_release);
         q->cached_head = tail + 1;
-        dropped += mqsi_slot_change(d, value, -1) == 0;
+        mqsi_count(&q->drained, 1);
+        released += mqsi_slot_change(d, value, -1) == 0;
     }
-    return dropped;
+    return released;
 }
 
 /* The consumer's claim, if it left one, was settled by reclaim before. */
 static uint32_t drain_cells(mqs_domain *d, mqs_queue_shared *q)
 {
-    uint32_t dropped = 0;
+    uint32_t released = 0;
     uint64_t pos = atomic_load_explicit(&q->tail, memory_order_acquire);
     for (; pos < atomic_load_explicit(&q->head, memory_order_acquire); pos++) {
         mqs_ring_cell *c = cell_at(d, q, pos);
@@ -434,19 +438,21 @@ static uint32_t drain_cells(mqs_domain *d, mqs_queue_shared *q)
         uint64_t value = mqsi_pair_second(seen);
         /* CAS: the producer may be replacing the same entry right now. */
         if (mqsi_pair_first(seen) == pos && !MQS_CELL_IS_MARKER(value) &&
-            mqsi_cas16(c, &seen, mqsi_pair_of(pos, MQS_CELL_RETIRED)))
-            dropped += mqsi_slot_change(d, value, -1) == 0;
+            mqsi_cas16(c, &seen, mqsi_pair_of(pos, MQS_CELL_RETIRED))) {
+            mqsi_count(&q->drained, 1);
+            released += mqsi_slot_change(d, value, -1) == 0;
+        }
         atomic_store_explicit(&q->tail, pos + 1, memory_order_release);
     }
-    return dropped;
+    return released;
 }
 
 uint32_t mqsi_queue_drain(mqs_domain *d, mqs_queue_shared *q)
 {
-    uint32_t dropped = has_cells(q) ? drain_cells(d, q) : drain_plain(d, q);
+    uint32_t released = has_cells(q) ? drain_cells(d, q) : drain_plain(d, q);
     if (q->policy == MQS_POLICY_BLOCK)
         mqsi_wake_if_sleeping(d, &q->producer_sleeping, q->producer);
-    return dropped;
+    return released;
 }
 
 void mqsi_queue_settle_claim(mqs_domain *d, uint32_t queue, uint64_t pos)

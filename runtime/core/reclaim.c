@@ -8,8 +8,10 @@
  * push moved the ring's head (or wrote its position into a drop_oldest
  * cell), a take moved the tail (or left a claim in the cell). So reclaim
  * works out the true number of references for the journal's buffer, gives
- * back exactly that many, drains the queues the process consumed, and frees
- * its slot: nothing leaks, nothing is freed early (docs/memory-model.md,
+ * back exactly that many, and frees its slot: nothing leaks, nothing is freed
+ * early. What was queued for it stays queued for the process that takes its
+ * place; a consumer that will not come back is disconnected, which drains
+ * its queues (docs/memory-model.md,
  * "Crash safety"). Where a process has no holder bit in a pool (more than
  * 64 processes can reach it) the outcome of a count change cannot be read,
  * and reclaim takes the choice that can only leak. */
@@ -184,7 +186,6 @@ int mqs_reclaim(mqs_domain *d, uint32_t process)
     uint32_t released = release_table(d, process, &r);
     if (r.extra)
         released += release_n(d, r.extra, 1);
-    released += drain_inputs(d, process);
     atomic_store_explicit(&p->journal.op, MQS_OP_NONE, memory_order_relaxed);
     atomic_store_explicit(&p->held_total, 0, memory_order_relaxed);
     atomic_fetch_add_explicit(&p->reclaimed, released, memory_order_relaxed);

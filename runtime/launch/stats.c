@@ -161,7 +161,7 @@ void mqs_stats_print_table(FILE *out, const mqs_stats_snapshot *before, const mq
         snprintf(name, sizeof name, "%s -> %s", mqs_output_name(d, mqs_queue_output(d, q)), mqs_queue_name(d, q));
         fprintf(out, "  %-40s %10.1f %10llu %9llu %3u/%-3u %9llu\n", name,
                 rate(before, now, before ? before->queue[q].popped : 0, n->popped), (unsigned long long)n->popped,
-                (unsigned long long)n->dropped, n->length, n->depth, (unsigned long long)n->high_water);
+                (unsigned long long)(n->dropped + n->drained), n->length, n->depth, (unsigned long long)n->high_water);
     }
     print_align_table(out, before, now);
     fprintf(out, "  %-40s %10s %10s %9s\n", "pool", "in use", "allocs", "waits");
@@ -191,9 +191,10 @@ static json_t *connections_json(const mqs_stats_snapshot *before, const mqs_stat
     for (uint32_t q = 0; q < now->queues; q++) {
         const mqs_queue_stats *n = &now->queue[q];
         json_array_append_new(
-            a, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "from", mqs_output_name(d, mqs_queue_output(d, q)),
-                         "to", mqs_queue_name(d, q), "pushed", (json_int_t)n->pushed, "popped", (json_int_t)n->popped,
-                         "dropped", (json_int_t)n->dropped, "queued", (json_int_t)n->length, "depth",
+            a, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "from",
+                         mqs_output_name(d, mqs_queue_output(d, q)), "to", mqs_queue_name(d, q), "pushed",
+                         (json_int_t)n->pushed, "popped", (json_int_t)n->popped, "dropped", (json_int_t)n->dropped,
+                         "drained", (json_int_t)n->drained, "queued", (json_int_t)n->length, "depth",
                          (json_int_t)n->depth, "high_water", (json_int_t)n->high_water, "rate",
                          rate(before, now, before ? before->queue[q].popped : 0, n->popped)));
     }
