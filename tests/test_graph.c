@@ -40,6 +40,7 @@ static const bad_graph bad_graphs[] = {
     {"bad_restart.yaml", "5:14: error: unknown restart policy 'sometimes' (hint: never, on-failure or always)"},
     {"bad_size.yaml", "5:34: error: slot_size: '4 megabytes' is not a size (write a number with B, KiB, MiB or GiB, e.g. 4MiB)"},
     {"bad_wait.yaml", "2:7: error: unknown wait mode 'busy' (hint: spin, hybrid or sleep)"},
+    {"block_name_too_long.yaml", "4:3: error: block name 'camera_on_the_left_side_of_the_...' is 34 bytes long, more than the limit of 31 (hint: a shorter name)"},
     {"block_not_mapping.yaml", "3:8: error: block 'cam' must be a mapping with at least `type`"},
     {"cycle.yaml", "3:3: error: the graph has a cycle: a -> b -> a (hint: data must flow one way)"},
     {"depth_not_a_number.yaml", "6:43: error: depth 'deep' is not a number (hint: queue entries, 1..65536, e.g. 8)"},
@@ -64,10 +65,15 @@ static const bad_graph bad_graphs[] = {
     {"optional_without_sync.yaml", "6:36: error: block 'sink' input 'in': `optional` without a sync policy (hint: `optional` and `period` only matter to `sync`: remove them or add a sync policy)"},
     {"param_not_a_choice.yaml", "5:23: error: block 'cam': param 'format' = 'yuyv' is not one of rgb24|gray8|i420"},
     {"param_out_of_range.yaml", "5:20: error: block 'cam': param 'fps' = 5000 is out of range 0..1000"},
+    {"param_string_too_long.yaml", "7:23: error: block 'sink': param 'report' is 5000 bytes long, more than the limit of 4096 (hint: put large data in a file and name the file)"},
     {"param_wrong_type.yaml", "5:20: error: block 'cam': param 'fps' must be a single value"},
+    {"path_too_long.yaml", "6:11: error: `path` is 4227 bytes long, more than the limit of 4095 (hint: a path relative to the graph file's directory is shorter)"},
     {"period_without_sync.yaml", "7:39: error: block 'sink' input 'in': `period` without a sync policy (hint: `optional` and `period` only matter to `sync`: remove them or add a sync policy)"},
+    {"pools_too_big.yaml", "9:7: error: the graph's pools need 65.0 GiB of shared memory, more than the limit of 64 GiB; the biggest is block 'big' output 'out', 65 slots of 1 GiB (hint: lower its `slots` or `slot_size`)"},
     {"required_port_not_connected.yaml", "4:3: error: block 'join' (test_join): input 'b' is not connected (hint: inputs: { b: BLOCK.PORT })"},
     {"self_loop.yaml", "4:3: error: the graph has a cycle: echo -> echo (hint: data must flow one way)"},
+    {"slot_size_too_big.yaml", "6:34: error: slot_size '2GiB' is more than the limit of 1 GiB (hint: a slot holds one buffer; an 8K rgb24 frame needs 95 MiB)"},
+    {"slot_size_zero.yaml", "5:34: error: slot_size '0' must be more than 0 (hint: the bytes one buffer needs, e.g. 8MiB)"},
     {"slots_out_of_range.yaml", "5:30: error: slots '100000' is out of range 1..65535"},
     {"sync_bad_on_missing.yaml", "8:40: error: on_missing 'wait' must be drop or partial"},
     {"sync_bad_reference.yaml", "9:41: error: block 'm': sync reference 'd' is not one of its inputs (hint: its inputs are: a, b, c)"},
@@ -82,9 +88,12 @@ static const bad_graph bad_graphs[] = {
     {"sync_reference_with_exact.yaml", "9:39: error: block 'm': sync policy exact takes no `reference` (hint: reference drives nearest, latest and interpolate; remove it)"},
     {"sync_single_input.yaml", "7:5: error: block 'gray' has 1 input: `sync` aligns two or more (hint: remove it)"},
     {"syntax_error.yaml", "4:7: error: YAML syntax: did not find expected ',' or '}' while parsing a flow mapping"},
+    {"too_deep.yaml", "4:61: error: nesting deeper than the limit of 16 levels (hint: a graph needs 5: the top level, blocks, a block, its inputs, an input)"},
+    {"too_many_blocks.yaml", "260:3: error: block 'b257' is one more than the limit of 256 blocks in a graph (hint: merge blocks that do little, or split the work over several graphs)"},
     {"top_not_mapping.yaml", "1:1: error: the top level must be a mapping with `name` and `blocks`"},
     {"two_documents.yaml", "4:1: error: a second YAML document starts here (hint: a graph file holds one; remove the `---` and what follows)"},
-    {"unknown_block_key.yaml", "5:5: error: unknown key 'param' in block 'cam' (hint: type, params, inputs, outputs, sync, restart, path)"},
+    {"type_too_long.yaml", "4:16: error: block type 'pattern_source_pattern_source_pattern_source_pattern_source_pat...' is 75 bytes long, more than the limit of 63 (hint: `mqrun --list-blocks` lists the types)"},
+    {"unknown_block_key.yaml", "5:5: error: unknown key 'param' in block 'cam' (hint: type, params, inputs, outputs, sync, path, restart, max_restarts, restart_window, backoff, max_backoff, watchdog, init_timeout)"},
     {"unknown_from_block.yaml", "6:19: error: block 'sink' input 'in': the graph has no block 'camra' (hint: did you mean 'camera'?)"},
     {"unknown_input_key.yaml", "6:36: error: unknown key 'size' in an input (hint: from, depth, policy, optional, period)"},
     {"unknown_input_port.yaml", "6:15: error: block 'sink' (null_sink) has no input 'input' (hint: its inputs are: in)"},
@@ -95,6 +104,7 @@ static const bad_graph bad_graphs[] = {
     {"unknown_sync_policy.yaml", "8:21: error: unknown sync policy 'closest' (hint: none, exact, approximate, nearest, latest or interpolate)"},
     {"unknown_top_key.yaml", "2:1: error: unknown top-level key 'block' (hint: name, wait, clock, blocks)"},
     {"unknown_type.yaml", "4:11: error: unknown block type 'patern_source' (hint: did you mean 'pattern_source'? `mqrun --list-blocks` lists them)"},
+    {"value_too_long.yaml", "7:27: error: `from` is 5007 bytes long, more than the limit of 4096 (hint: graph values are names, numbers and short strings)"},
 };
 
 static mqs_graph *load(const char *path, const char *const *sets, size_t n, int *rc, char *err, size_t errlen)
@@ -378,6 +388,34 @@ Test(params, worker_json_is_checked_before_init)
     expect_json_error("{\"file\":\"x\",\"mode\":\"medium\"}", "block 'cam': param 'mode' = 'medium' is not one of fast|slow");
     expect_json_error("{}", "block 'cam': missing required param 'file' (where to write)");
     expect_json_error("[1]", "block 'cam': params are not a JSON object: ");
+}
+
+/* One limit on both sides: a graph file and --set (text), the worker's params (JSON). */
+Test(params, strings_longer_than_the_limit_are_refused)
+{
+    static char value[MQS_PARAM_STRING_MAX + 2], set[MQS_PARAM_STRING_MAX + 32], json[MQS_PARAM_STRING_MAX + 32];
+    memset(value, 'r', MQS_PARAM_STRING_MAX + 1);
+    char path[512], err[3 * MQS_PARAM_STRING_MAX], expected[3 * MQS_PARAM_STRING_MAX];
+    snprintf(path, sizeof path, "%s/graphs/hello.yaml", MQS_SOURCE_DIR);
+    snprintf(set, sizeof set, "check.report=%s", value);
+    const char *sets[] = {set};
+    int rc;
+    cr_expect_null(load(path, sets, 1, &rc, err, sizeof err));
+    snprintf(expected, sizeof expected,
+             "--set %s: block 'check': param 'report' is 4097 bytes long, more than the limit of 4096 (hint: put "
+             "large data in a file and name the file)",
+             set);
+    cr_expect_str_eq(err, expected);
+    snprintf(json, sizeof json, "{\"file\":\"%s\"}", value);
+    expect_json_error(json, "block 'cam': param 'file' is 4097 bytes long, more than the limit of 4096 (hint: put "
+                            "large data in a file and name the file)");
+    /* At the limit: accepted. */
+    value[MQS_PARAM_STRING_MAX] = '\0';
+    snprintf(set, sizeof set, "check.report=%s", value);
+    mqs_graph *g = load(path, sets, 1, &rc, err, sizeof err);
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_expect_eq(strlen(json_string_value(json_object_get(g->blocks[1].params, "report"))), MQS_PARAM_STRING_MAX);
+    mqs_graph_free(g);
 }
 
 Test(params, worker_json_gets_defaults_and_typed_accessors)

@@ -9,6 +9,33 @@
 
 #include "graph.h"
 
+/* A message stays one line: control characters that user text brings (a
+ * quoted key with "\n") become \n, \r, \t or \xNN, in place; what no
+ * longer fits in `size` is cut. */
+static void escape_controls(char *s, size_t size)
+{
+    for (size_t i = 0; s[i]; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != 0x7f)
+            continue;
+        char esc[8];
+        size_t n = (size_t)(c == '\n'   ? snprintf(esc, sizeof esc, "\\n")
+                            : c == '\r' ? snprintf(esc, sizeof esc, "\\r")
+                            : c == '\t' ? snprintf(esc, sizeof esc, "\\t")
+                                        : snprintf(esc, sizeof esc, "\\x%02x", c));
+        if (i + n >= size) {
+            s[i] = '\0';
+            return;
+        }
+        size_t rest = strlen(s + i + 1), room = size - 1 - i - n;
+        rest = rest < room ? rest : room;
+        memmove(s + i + n, s + i + 1, rest);
+        s[i + n + rest] = '\0';
+        memcpy(s + i, esc, n);
+        i += n - 1;
+    }
+}
+
 int mqs_graph_error(const mqs_graph *g, mqs_loc loc, char *err, size_t errlen, const char *fmt, ...)
 {
     int n = loc.line > 0 ? snprintf(err, errlen, "%s:%d:%d: error: ", g->file, loc.line, loc.column)
@@ -18,6 +45,8 @@ int mqs_graph_error(const mqs_graph *g, mqs_loc loc, char *err, size_t errlen, c
     if (n >= 0 && (size_t)n < errlen)
         vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
     va_end(ap);
+    if (errlen)
+        escape_controls(err, errlen);
     return -EINVAL;
 }
 
@@ -39,6 +68,14 @@ uint32_t mqs_graph_connected_inputs(const mqs_graph_block *b)
     for (uint32_t i = 0; i < b->input_count; i++)
         n += b->inputs[i].connected;
     return n;
+}
+
+mqs_graph_supervision mqs_graph_supervision_default(void)
+{
+    return (mqs_graph_supervision){.restart = MQS_RESTART_ON_FAILURE, .max_restarts = MQS_DEFAULT_MAX_RESTARTS,
+                                   .restart_window_ns = MQS_DEFAULT_RESTART_WINDOW_NS,
+                                   .backoff_ns = MQS_DEFAULT_BACKOFF_NS, .max_backoff_ns = MQS_DEFAULT_MAX_BACKOFF_NS,
+                                   .init_timeout_ns = MQS_DEFAULT_INIT_TIMEOUT_NS};
 }
 
 bool mqs_graph_sync_has_reference(mqs_sync_policy policy)
@@ -129,18 +166,37 @@ static void print_sync(const mqs_graph_sync *s, FILE *out)
     fputc('\n', out);
 }
 
+/* "off" for a zero limit, else the duration. */
+static const char *format_limit(int64_t ns, char *out, size_t size)
+{
+    return ns ? format_duration(ns, out, size) : "off";
+}
+
+static void print_supervision(const mqs_graph_supervision *s, FILE *out)
+{
+    static const char *const restarts[] = {"never", "on-failure", "always"};
+    char max[16] = "no limit", window[32], backoff[32], max_backoff[32], watchdog[32], init[32];
+    if (s->max_restarts)
+        snprintf(max, sizeof max, "%u", s->max_restarts);
+    fprintf(out, "  restart: %s (max_restarts %s, restart_window %s, backoff %s, max_backoff %s)\n",
+            restarts[s->restart], max, format_duration(s->restart_window_ns, window, sizeof window),
+            format_duration(s->backoff_ns, backoff, sizeof backoff),
+            format_duration(s->max_backoff_ns, max_backoff, sizeof max_backoff));
+    fprintf(out, "  watchdog: %s, init_timeout: %s\n", format_limit(s->watchdog_ns, watchdog, sizeof watchdog),
+            format_limit(s->init_timeout_ns, init, sizeof init));
+}
+
 void mqs_graph_print(const mqs_graph *g, FILE *out)
 {
     static const char *const waits[] = {"hybrid", "spin", "sleep"};
-    static const char *const restarts[] = {"never", "on-failure", "always"};
     fprintf(out, "graph %s (%s, wait: %s, %u blocks)\n", g->name, g->file, waits[g->wait], g->block_count);
     for (uint32_t k = 0; k < g->block_count; k++) {
         const mqs_graph_block *b = &g->blocks[g->order[k]];
         char *params = json_dumps(b->params, JSON_COMPACT | JSON_SORT_KEYS);
-        fprintf(out, "\nblock %s: %s (%s)\n  plugin: %s\n  params: %s\n  restart: %s\n", b->name, b->type,
-                b->plugin.desc->summary ? b->plugin.desc->summary : "", b->plugin.path, params ? params : "{}",
-                restarts[b->restart]);
+        fprintf(out, "\nblock %s: %s (%s)\n  plugin: %s\n  params: %s\n", b->name, b->type,
+                b->plugin.desc->summary ? b->plugin.desc->summary : "", b->plugin.path, params ? params : "{}");
         free(params);
+        print_supervision(&b->supervision, out);
         for (uint32_t i = 0; i < b->input_count; i++)
             print_input(&b->inputs[i], out);
         for (uint32_t o = 0; o < b->output_count; o++) {

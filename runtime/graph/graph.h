@@ -29,6 +29,32 @@ typedef struct mqs_loc {
     int line, column; /* 1-based; 0 when not from the file */
 } mqs_loc;
 
+/* Defaults of a block's supervision keys (docs/running.md): a block that
+ * fails at once every time is given up on after 5 restarts (about 3 s of
+ * backoff); one that runs 1 s between failures is restarted for ever. */
+#define MQS_DEFAULT_MAX_RESTARTS 5
+#define MQS_DEFAULT_RESTART_WINDOW_NS 1000000000LL
+#define MQS_DEFAULT_BACKOFF_NS 100000000LL
+#define MQS_DEFAULT_MAX_BACKOFF_NS 5000000000LL
+#define MQS_DEFAULT_INIT_TIMEOUT_NS 10000000000LL
+#define MQS_MAX_RESTARTS_LIMIT 1000000
+
+/* How the launcher supervises a block: when it restarts it, when it gives
+ * up, and when it calls it hung. */
+typedef struct mqs_graph_supervision {
+    mqs_restart_policy restart;  /* default on-failure */
+    uint32_t max_restarts;       /* restarts in a row before giving up; 0: no limit */
+    int64_t restart_window_ns;   /* > 0: running this long without failing clears the count */
+    int64_t backoff_ns;          /* >= 0: delay of the first restart in a row, doubling after */
+    int64_t max_backoff_ns;      /* > 0, >= backoff_ns */
+    int64_t watchdog_ns;         /* a block call making no progress this long is hung; 0: off (default) */
+    int64_t init_timeout_ns;     /* init() running longer than this is hung; 0: off */
+    mqs_loc max_backoff_loc;     /* the `max_backoff` key; line 0 when not given */
+} mqs_graph_supervision;
+
+/* The defaults above. */
+mqs_graph_supervision mqs_graph_supervision_default(void);
+
 typedef struct mqs_graph_input {
     char *port;                 /* input port name */
     /* false: an optional port (MQS_PORT_OPTIONAL) left unconnected. It is
@@ -74,7 +100,7 @@ typedef struct mqs_graph_block {
     char *path;                 /* `path:` as written, or NULL */
     mqs_plugin plugin;
     json_t *params;             /* typed, checked, defaults applied */
-    mqs_restart_policy restart;
+    mqs_graph_supervision supervision; /* restart, max_restarts, ..., watchdog, init_timeout */
     mqs_graph_sync sync;
     /* In the descriptor's port order: inputs[i] feeds input port i. */
     mqs_graph_input inputs[MQS_GRAPH_MAX_PORTS];

@@ -370,6 +370,21 @@ static int check_compatible(mqs_graph *g, mqs_graph_block *b, char *err, size_t 
     return 0;
 }
 
+/* ---- supervision ---- */
+
+/* Keys checked one by one in graph_yaml.c; here what they say together. */
+static int check_supervision(mqs_graph *g, const mqs_graph_block *b, char *err, size_t errlen)
+{
+    const mqs_graph_supervision *s = &b->supervision;
+    if (s->max_backoff_ns >= s->backoff_ns)
+        return 0;
+    mqs_loc at = s->max_backoff_loc.line ? s->max_backoff_loc : b->loc;
+    return mqs_graph_error(g, at, err, errlen,
+                           "block '%s': max_backoff (%g ms) is less than backoff (%g ms) (hint: max_backoff caps "
+                           "the doubling backoff: make it at least backoff)",
+                           b->name, (double)s->max_backoff_ns / 1e6, (double)s->backoff_ns / 1e6);
+}
+
 /* ---- the whole check ---- */
 
 int mqs_graph_check(mqs_graph *g, const char *const *sets, size_t set_count, char *err, size_t errlen)
@@ -387,6 +402,8 @@ int mqs_graph_check(mqs_graph *g, const char *const *sets, size_t set_count, cha
         rc = resolve_block(g, &g->blocks[i], err, errlen);
     for (uint32_t i = 0; rc == 0 && i < g->block_count; i++)
         rc = check_sync(g, &g->blocks[i], err, errlen);
+    for (uint32_t i = 0; rc == 0 && i < g->block_count; i++)
+        rc = check_supervision(g, &g->blocks[i], err, errlen);
     if (rc == 0)
         rc = sort_blocks(g, err, errlen);
     /* Producers first: a block's input caps are known before it negotiates,

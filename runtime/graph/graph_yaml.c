@@ -2,12 +2,15 @@
  * error reported at the node's line and column. Block types are loaded as
  * soon as they are named, so params are converted with their specs here. */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
+#include "graph_load.h"
 #include "graph_yaml.h"
 #include "params.h"
 #include "units.h"
@@ -66,6 +69,9 @@ static int need_scalar(reader *r, yaml_node_t *v, const char *what, const char *
     *out = scalar(v);
     if (!*out)
         return FAIL(r, v, "%s must be a single value", what);
+    if (v->data.scalar.length > MQS_GRAPH_MAX_VALUE)
+        return FAIL(r, v, "%s is %zu bytes long, more than the limit of %d (hint: graph values are names, numbers "
+                    "and short strings)", what, v->data.scalar.length, MQS_GRAPH_MAX_VALUE);
     return 0;
 }
 
@@ -259,8 +265,13 @@ static int on_output_field(reader *r, void *ctx, const char *key, yaml_node_t *k
         return 0;
     }
     if (strcmp(key, "slot_size") == 0) {
-        if (mqs_parse_size(text, &o->slot_size, why, sizeof why) != 0 || o->slot_size <= 0)
+        if (mqs_parse_size(text, &o->slot_size, why, sizeof why) != 0)
             return FAIL(r, v, "slot_size: %s", why);
+        if (o->slot_size <= 0)
+            return FAIL(r, v, "slot_size '%s' must be more than 0 (hint: the bytes one buffer needs, e.g. 8MiB)", text);
+        if ((uint64_t)o->slot_size > MQS_GRAPH_MAX_SLOT_SIZE)
+            return FAIL(r, v, "slot_size '%s' is more than the limit of 1 GiB (hint: a slot holds one buffer; an 8K "
+                        "rgb24 frame needs 95 MiB)", text);
         return 0;
     }
     if (strcmp(key, "huge_pages") == 0) {
@@ -357,12 +368,73 @@ static int parse_sync(reader *r, mqs_graph_block *b, yaml_node_t *k, yaml_node_t
 
 /* ---- a block ---- */
 
+/* ---- supervision: restart policy, its limits, watchdog ---- */
+
 static int parse_restart(reader *r, yaml_node_t *v, mqs_restart_policy *out)
 {
     static const char *const names[] = {"never", "on-failure", "always"};
     int i = 0, rc = parse_choice(r, v, "restart policy", names, 3, "never, on-failure or always", &i);
     *out = (mqs_restart_policy)i;
     return rc;
+}
+
+static int parse_max_restarts(reader *r, yaml_node_t *v, uint32_t *out)
+{
+    const char *text;
+    int rc = need_scalar(r, v, "`max_restarts`", &text);
+    char *end;
+    long long n = rc ? 0 : strtoll(text, &end, 10);
+    if (rc == 0 && (!*text || *end))
+        return FAIL(r, v, "max_restarts '%s' is not a number (hint: restarts in a row before the block is given up "
+                    "on, 0 for no limit, e.g. 5)", text);
+    if (rc == 0 && (n < 0 || n > MQS_MAX_RESTARTS_LIMIT))
+        return FAIL(r, v, "max_restarts '%s' is out of range 0..%d", text, MQS_MAX_RESTARTS_LIMIT);
+    *out = (uint32_t)n;
+    return rc;
+}
+
+/* A duration of at least min_ns; `off` gives 0 where off_allowed. */
+static int parse_limit(reader *r, yaml_node_t *v, const char *key, int64_t min_ns, bool off_allowed, const char *hint,
+                       int64_t *out)
+{
+    const char *text;
+    char why[256];
+    int rc = need_scalar(r, v, key, &text);
+    if (rc)
+        return rc;
+    if (off_allowed && strcmp(text, "off") == 0)
+        return *out = 0, 0;
+    if (mqs_parse_duration(text, out, why, sizeof why) != 0)
+        return FAIL(r, v, "%s: %s", key, why);
+    if (*out < min_ns)
+        return FAIL(r, v, "%s '%s' must be %s (hint: %s)", key, text, min_ns ? "more than 0" : "0 or more", hint);
+    return 0;
+}
+
+/* 1 when `key` is not a supervision key, else 0 or the error. */
+static int on_supervision_key(reader *r, mqs_graph_supervision *s, const char *key, yaml_node_t *k, yaml_node_t *v)
+{
+    if (strcmp(key, "restart") == 0)
+        return parse_restart(r, v, &s->restart);
+    if (strcmp(key, "max_restarts") == 0)
+        return parse_max_restarts(r, v, &s->max_restarts);
+    if (strcmp(key, "restart_window") == 0)
+        return parse_limit(r, v, key, 1, false, "how long a block must run without failing to clear its restart "
+                           "count, e.g. 1s", &s->restart_window_ns);
+    if (strcmp(key, "backoff") == 0)
+        return parse_limit(r, v, key, 0, false, "the delay before the first restart in a row, e.g. 100ms",
+                           &s->backoff_ns);
+    if (strcmp(key, "max_backoff") == 0) {
+        s->max_backoff_loc = loc_of(k);
+        return parse_limit(r, v, key, 1, false, "the longest delay between two restarts, e.g. 5s", &s->max_backoff_ns);
+    }
+    if (strcmp(key, "watchdog") == 0)
+        return parse_limit(r, v, key, 1, true, "how long one block call may go without progress, e.g. 2s, or off",
+                           &s->watchdog_ns);
+    if (strcmp(key, "init_timeout") == 0)
+        return parse_limit(r, v, key, 1, true, "how long the block's init() may take, e.g. 10s, or off",
+                           &s->init_timeout_ns);
+    return 1;
 }
 
 static yaml_node_t *lookup(reader *r, yaml_node_t *map, const char *key)
@@ -375,6 +447,36 @@ static yaml_node_t *lookup(reader *r, yaml_node_t *map, const char *key)
     return NULL;
 }
 
+/* A type and a path become file names: both bounded before the registry
+ * builds any from them. */
+static int check_type_and_path(reader *r, yaml_node_t *t, yaml_node_t *p)
+{
+    if (t->data.scalar.length > MQS_GRAPH_MAX_TYPE)
+        return FAIL(r, t, "block type '%.*s...' is %zu bytes long, more than the limit of %d (hint: `mqrun "
+                    "--list-blocks` lists the types)", MQS_GRAPH_MAX_TYPE, scalar(t), t->data.scalar.length,
+                    MQS_GRAPH_MAX_TYPE);
+    if (scalar(p) && p->data.scalar.length >= PATH_MAX)
+        return FAIL(r, p, "`path` is %zu bytes long, more than the limit of %d (hint: a path relative to the graph "
+                    "file's directory is shorter)", p->data.scalar.length, PATH_MAX - 1);
+    return 0;
+}
+
+/* The model holds MQS_GRAPH_MAX_PORTS inputs and as many outputs per block:
+ * a type with more is refused before its inputs are read into them. */
+static int check_port_counts(reader *r, const mqs_graph_block *b, yaml_node_t *t)
+{
+    const mqs_block_descriptor *d = b->plugin.desc;
+    uint32_t ins = 0, outs = 0;
+    for (uint32_t i = 0; i < d->port_count; i++) {
+        ins += d->ports[i].direction == MQS_PORT_INPUT;
+        outs += d->ports[i].direction == MQS_PORT_OUTPUT;
+    }
+    if (ins > MQS_GRAPH_MAX_PORTS || outs > MQS_GRAPH_MAX_PORTS)
+        return FAIL(r, t, "block type '%s' has %u inputs and %u outputs, more than the limit of %d of each (hint: the "
+                    "block must declare fewer ports)", b->type, ins, outs, MQS_GRAPH_MAX_PORTS);
+    return 0;
+}
+
 /* type and path first: the plugin's specs are needed to read the rest. */
 static int load_type(reader *r, mqs_graph_block *b, yaml_node_t *map)
 {
@@ -383,6 +485,8 @@ static int load_type(reader *r, mqs_graph_block *b, yaml_node_t *map)
     if (!t)
         return FAIL(r, map, "block '%s' has no `type` (hint: e.g. type: pattern_source)", b->name);
     int rc = need_scalar(r, t, "`type`", &text);
+    if (rc == 0)
+        rc = check_type_and_path(r, t, p);
     if (rc == 0 && p)
         rc = need_scalar(r, p, "`path`", (const char **)&b->path);
     if (rc)
@@ -393,7 +497,7 @@ static int load_type(reader *r, mqs_graph_block *b, yaml_node_t *map)
     char why[1024];
     if (mqs_registry_find(text, b->path, r->g->dir, &b->plugin, why, sizeof why) != 0)
         return FAIL(r, p ? p : t, "%s", why);
-    return 0;
+    return check_port_counts(r, b, t);
 }
 
 static int on_block_field(reader *r, void *ctx, const char *key, yaml_node_t *k, yaml_node_t *v)
@@ -411,20 +515,27 @@ static int on_block_field(reader *r, void *ctx, const char *key, yaml_node_t *k,
         return each_pair(r, v, "outputs", b, on_output);
     if (strcmp(key, "sync") == 0)
         return parse_sync(r, b, k, v);
-    if (strcmp(key, "restart") == 0)
-        return parse_restart(r, v, &b->restart);
-    return FAIL(r, k, "unknown key '%s' in block '%s' (hint: type, params, inputs, outputs, sync, restart, path)", key,
-                b->name);
+    int rc = on_supervision_key(r, &b->supervision, key, k, v);
+    if (rc <= 0)
+        return rc;
+    return FAIL(r, k,
+                "unknown key '%s' in block '%s' (hint: type, params, inputs, outputs, sync, path, restart, "
+                "max_restarts, restart_window, backoff, max_backoff, watchdog, init_timeout)",
+                key, b->name);
 }
 
 static int on_block(reader *r, void *ctx, const char *key, yaml_node_t *k, yaml_node_t *v)
 {
     (void)ctx;
     mqs_graph *g = r->g;
-    if (!valid_name(key, 31))
-        return FAIL(r, k, "block name '%s' must be 1..31 characters of A-Z a-z 0-9 _ -", key);
+    if (k->data.scalar.length > MQS_GRAPH_MAX_BLOCK_NAME)
+        return FAIL(r, k, "block name '%.*s...' is %zu bytes long, more than the limit of %d (hint: a shorter name)",
+                    MQS_GRAPH_MAX_BLOCK_NAME, key, k->data.scalar.length, MQS_GRAPH_MAX_BLOCK_NAME);
+    if (!valid_name(key, MQS_GRAPH_MAX_BLOCK_NAME))
+        return FAIL(r, k, "block name '%s' must be 1..%d characters of A-Z a-z 0-9 _ -", key, MQS_GRAPH_MAX_BLOCK_NAME);
     if (g->block_count == MQS_GRAPH_MAX_BLOCKS)
-        return FAIL(r, k, "more than %d blocks", MQS_GRAPH_MAX_BLOCKS);
+        return FAIL(r, k, "block '%s' is one more than the limit of %d blocks in a graph (hint: merge blocks that do "
+                    "little, or split the work over several graphs)", key, MQS_GRAPH_MAX_BLOCKS);
     if (v->type != YAML_MAPPING_NODE)
         return FAIL(r, v, "block '%s' must be a mapping with at least `type`", key);
     mqs_graph_block *b = &g->blocks[g->block_count++];
@@ -432,6 +543,7 @@ static int on_block(reader *r, void *ctx, const char *key, yaml_node_t *k, yaml_
     b->loc = loc_of(k);
     b->params = json_object();
     b->params_loc = b->loc;
+    b->supervision = mqs_graph_supervision_default();
     b->sync = (mqs_graph_sync){.policy = MQS_SYNC_NONE, .tolerance_ns = MQS_TOLERANCE_UNLIMITED,
                                .timeout_ns = MQS_DEFAULT_SYNC_TIMEOUT_NS, .reference_input = UINT32_MAX};
     int rc = load_type(r, b, v);
@@ -483,13 +595,87 @@ static int syntax_error(reader *r, const yaml_parser_t *parser)
                            parser->context ? " " : "", parser->context ? parser->context : "");
 }
 
+static int read_error(reader *r, int errnum)
+{
+    snprintf(r->err, r->errlen, "%s: error: cannot read the graph file: %s", r->g->file, strerror(errnum));
+    return -ENOENT;
+}
+
+/* size < 0: not known (a pipe). */
+static int too_big(reader *r, long long size)
+{
+    char bytes[32] = "";
+    if (size >= 0)
+        snprintf(bytes, sizeof bytes, "%lld bytes, ", size);
+    return mqs_graph_error(r->g, (mqs_loc){0, 0}, r->err, r->errlen,
+                           "the graph file is %smore than the limit of 1 MiB (hint: a graph file holds blocks, params "
+                           "and connections; keep data in files that params name)",
+                           bytes);
+}
+
+/* The whole file into *text (caller frees), refused beyond
+ * MQS_GRAPH_MAX_FILE_SIZE: a regular file by its size before anything is
+ * read, anything else (a pipe) after reading one byte past the limit. */
+static int read_text(reader *r, unsigned char **text, size_t *len)
+{
+    FILE *f = fopen(r->g->file, "r");
+    if (!f)
+        return read_error(r, errno);
+    struct stat st;
+    bool sized = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode);
+    if (sized && st.st_size > MQS_GRAPH_MAX_FILE_SIZE) {
+        fclose(f);
+        return too_big(r, (long long)st.st_size);
+    }
+    size_t cap = sized ? (size_t)st.st_size : MQS_GRAPH_MAX_FILE_SIZE;
+    *text = malloc(cap + 1);
+    *len = *text ? fread(*text, 1, cap + 1, f) : 0;
+    int rc = !*text ? -ENOMEM : ferror(f) ? read_error(r, errno) : 0;
+    fclose(f);
+    if (rc == 0 && *len > MQS_GRAPH_MAX_FILE_SIZE)
+        rc = too_big(r, -1);
+    if (rc) {
+        free(*text);
+        *text = NULL;
+    }
+    return rc;
+}
+
+/* Nesting depth, measured on the parser's events before any node is built:
+ * a hostile file of a million `[` stops at the seventeenth, and nothing
+ * recurses. A syntax error is left to the loader, which reports it alike. */
+static int check_depth(reader *r, const unsigned char *text, size_t len)
+{
+    yaml_parser_t parser;
+    yaml_event_t ev;
+    int depth = 0, rc = 0;
+    yaml_parser_initialize(&parser);
+    yaml_parser_set_input_string(&parser, text, len);
+    for (bool end = false; !end && rc == 0 && yaml_parser_parse(&parser, &ev);) {
+        if (ev.type == YAML_MAPPING_START_EVENT || ev.type == YAML_SEQUENCE_START_EVENT)
+            depth++;
+        if (ev.type == YAML_MAPPING_END_EVENT || ev.type == YAML_SEQUENCE_END_EVENT)
+            depth--;
+        if (depth > MQS_GRAPH_MAX_DEPTH)
+            rc = mqs_graph_error(r->g, (mqs_loc){(int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1}, r->err,
+                                 r->errlen,
+                                 "nesting deeper than the limit of %d levels (hint: a graph needs 5: the top level, "
+                                 "blocks, a block, its inputs, an input)",
+                                 MQS_GRAPH_MAX_DEPTH);
+        end = ev.type == YAML_STREAM_END_EVENT;
+        yaml_event_delete(&ev);
+    }
+    yaml_parser_delete(&parser);
+    return rc;
+}
+
 /* The first document into r->doc; a second one is an error, not ignored. */
-static int load_document(reader *r, FILE *f)
+static int load_document(reader *r, const unsigned char *text, size_t len)
 {
     yaml_parser_t parser;
     yaml_document_t next;
     yaml_parser_initialize(&parser);
-    yaml_parser_set_input_file(&parser, f);
+    yaml_parser_set_input_string(&parser, text, len);
     int rc = yaml_parser_load(&parser, &r->doc) ? 0 : syntax_error(r, &parser);
     if (rc == 0 && yaml_document_get_root_node(&r->doc)) {
         if (!yaml_parser_load(&parser, &next))
@@ -510,13 +696,15 @@ static int load_document(reader *r, FILE *f)
 int mqs_graph_parse_yaml(mqs_graph *g, char *err, size_t errlen)
 {
     reader r = {.g = g, .err = err, .errlen = errlen};
-    FILE *f = fopen(g->file, "r");
-    if (!f) {
-        snprintf(err, errlen, "%s: error: cannot read the graph file: %s", g->file, strerror(errno));
-        return -ENOENT;
-    }
-    int rc = load_document(&r, f);
-    fclose(f);
+    unsigned char *text = NULL;
+    size_t len = 0;
+    int rc = read_text(&r, &text, &len);
+    if (rc)
+        return rc;
+    rc = check_depth(&r, text, len);
+    if (rc == 0)
+        rc = load_document(&r, text, len);
+    free(text);
     if (rc)
         return rc;
     yaml_node_t *root = yaml_document_get_root_node(&r.doc);

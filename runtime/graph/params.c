@@ -78,6 +78,15 @@ bool mqs_param_has_range(const mqs_param_spec *spec)
     return !(spec->min == 0 && spec->max == 0);
 }
 
+static int too_long(const mqs_param_spec *spec, size_t length, char *err, size_t errlen)
+{
+    snprintf(err, errlen,
+             "param '%s' is %zu bytes long, more than the limit of %d (hint: put large data in a file and name the "
+             "file)",
+             spec->key, length, MQS_PARAM_STRING_MAX);
+    return -EINVAL;
+}
+
 /* Is this JSON value of the spec's type, in range and among the choices? */
 static int check_value(const mqs_param_spec *spec, json_t *v, char *err, size_t errlen)
 {
@@ -93,6 +102,13 @@ static int check_value(const mqs_param_spec *spec, json_t *v, char *err, size_t 
         snprintf(err, errlen, "param '%s' must be %s", spec->key, type_name(spec->type));
         return -EINVAL;
     }
+    if (spec->type == MQS_PARAM_SIZE && json_integer_value(v) < 0) { /* as mqs_parse_size refuses "-1KiB" */
+        snprintf(err, errlen, "param '%s' = %lld is not a size (hint: sizes are 0 or more, e.g. 4MiB)", spec->key,
+                 (long long)json_integer_value(v));
+        return -EINVAL;
+    }
+    if (json_is_string(v) && json_string_length(v) > MQS_PARAM_STRING_MAX)
+        return too_long(spec, json_string_length(v), err, errlen);
     if (spec->type == MQS_PARAM_ENUM && !in_choices(spec->choices, json_string_value(v))) {
         snprintf(err, errlen, "param '%s' = '%s' is not one of %s", spec->key, json_string_value(v), spec->choices);
         return -EINVAL;
@@ -152,6 +168,9 @@ static json_t *convert(const mqs_param_spec *spec, const char *text, char *err, 
 int mqs_param_from_text(const mqs_param_spec *spec, const char *text, json_t **out, char *err, size_t errlen)
 {
     err[0] = '\0';
+    size_t length = strlen(text);
+    if (length > MQS_PARAM_STRING_MAX) /* before a copy is made */
+        return too_long(spec, length, err, errlen);
     json_t *v = convert(spec, text, err, errlen);
     if (!v) {
         if (!err[0])
@@ -208,7 +227,10 @@ static int64_t get_int(const mqs_params *p, const char *key)
     json_t *v = lookup(p, key);
     if (json_is_boolean(v))
         return json_is_true(v);
-    return json_is_number(v) ? (int64_t)json_number_value(v) : 0;
+    if (json_is_integer(v))
+        return json_integer_value(v); /* exact: a double rounds int64 values past 2^53 */
+    double x = json_is_real(v) ? json_real_value(v) : 0;
+    return x >= 0x1p63 ? INT64_MAX : x < -0x1p63 ? INT64_MIN : (int64_t)x; /* the cast is undefined past int64 */
 }
 
 static double get_double(const mqs_params *p, const char *key)

@@ -11,6 +11,10 @@
 
 #include "mqs/block.h"
 
+/* Bytes of one param value, as text (graph file, --set) or as a JSON string
+ * (the worker's params): the limit is the same on both sides. */
+#define MQS_PARAM_STRING_MAX 4096
+
 const mqs_param_spec *mqs_param_find(const mqs_block_descriptor *desc, const char *key);
 
 /* Whether numeric values of the param must lie in min..max (inclusive):
@@ -19,7 +23,7 @@ const mqs_param_spec *mqs_param_find(const mqs_block_descriptor *desc, const cha
 bool mqs_param_has_range(const mqs_param_spec *spec);
 
 /* Text as written in a graph file or --set -> a JSON value of the spec's type,
- * range- and choice-checked. 0 or -EINVAL with "param 'k' = ... is ..." in err. */
+ * length-, range- and choice-checked. 0 or -EINVAL with "param 'k' ..." in err. */
 int mqs_param_from_text(const mqs_param_spec *spec, const char *text, json_t **out, char *err, size_t errlen);
 
 /* "unknown param 'k'" plus a did-you-mean hint, into err; returns -EINVAL. */
