@@ -232,6 +232,14 @@ json_t *final_entry(const char *stats_path, const char *section, const char *key
     return NULL;
 }
 
+long long final_field(const char *stats_path, const char *section, const char *name, const char *key)
+{
+    json_t *e = final_entry(stats_path, section, "name", name);
+    long long v = field(e, key);
+    json_decref(e);
+    return v;
+}
+
 /* The final stats line's connection into `to` (e.g. "stats.in"). */
 json_t *final_connection(const char *stats_path, const char *to)
 {

@@ -46,6 +46,8 @@ long long field(json_t *o, const char *key);
 json_t *final_stats(const char *stats_path);
 /* The element of array `section` of the final stats whose `key` is `value`. */
 json_t *final_entry(const char *stats_path, const char *section, const char *key, const char *value);
+/* Field `key` of the final stats line's entry named `name` in `section`. */
+long long final_field(const char *stats_path, const char *section, const char *name, const char *key);
 /* The final stats line's connection into `to` (e.g. "stats.in"). */
 json_t *final_connection(const char *stats_path, const char *to);
 

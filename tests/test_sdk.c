@@ -44,10 +44,10 @@ static const pinned layout[] = {
     AT(mqs_block_descriptor, process, 96), AT(mqs_block_descriptor, produce, 104),
     AT(mqs_block_descriptor, fini, 120), AT(mqs_block_descriptor, transform, 128),
 
-    SIZE(mqs_host_api, 88), AT(mqs_host_api, alloc, 8), AT(mqs_host_api, send, 16), AT(mqs_host_api, ref, 24),
+    SIZE(mqs_host_api, 96), AT(mqs_host_api, alloc, 8), AT(mqs_host_api, send, 16), AT(mqs_host_api, ref, 24),
     AT(mqs_host_api, unref, 32), AT(mqs_host_api, log, 40), AT(mqs_host_api, now, 48),
     AT(mqs_host_api, stopping, 56), AT(mqs_host_api, report, 64), AT(mqs_host_api, input_set, 72),
-    AT(mqs_host_api, start_time, 80),
+    AT(mqs_host_api, start_time, 80), AT(mqs_host_api, input_restarts, 88),
 
     SIZE(mqs_param_api, 40), AT(mqs_param_api, get_int, 8), AT(mqs_param_api, get_double, 16),
     AT(mqs_param_api, get_string, 24), AT(mqs_param_api, fail, 32),

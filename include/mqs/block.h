@@ -73,7 +73,7 @@ extern "C" {
 #endif
 
 #define MQS_BLOCK_ABI_MAJOR 1 /* the host refuses a block with another major */
-#define MQS_BLOCK_ABI_MINOR 1 /* grows when fields are appended; 1: flags, input sets, transform */
+#define MQS_BLOCK_ABI_MINOR 2 /* grows when fields are appended; 1: flags, input sets, transform; 2: input_restarts */
 
 typedef struct mqs_block_ctx mqs_block_ctx;
 typedef struct mqs_params mqs_params;
@@ -186,6 +186,8 @@ typedef struct mqs_host_api {
     /* Since 1.1. */
     int (*input_set)(mqs_block_ctx *ctx, const mqs_input_set **out);
     int64_t (*start_time)(mqs_block_ctx *ctx);
+    /* Since 1.2. */
+    uint32_t (*input_restarts)(mqs_block_ctx *ctx, uint32_t input);
 } mqs_host_api;
 
 /* Param accessors; the host has validated every value and applied defaults,
@@ -354,6 +356,14 @@ static inline int mqs_input_set_get(mqs_block_ctx *ctx, const mqs_input_set **ou
 static inline int64_t mqs_start_time(mqs_block_ctx *ctx)
 {
     return MQS_HOST_HAS(ctx, start_time) ? ctx->host->start_time(ctx) : -ENOTSUP;
+}
+
+/* How many times the launcher restarted the block feeding input i so far,
+ * e.g. to reset state that assumed an unbroken stream when it grows. 0 for
+ * an absent input, a bad index, or a host older than 1.2. */
+static inline uint32_t mqs_input_restarts(mqs_block_ctx *ctx, uint32_t input)
+{
+    return MQS_HOST_HAS(ctx, input_restarts) ? ctx->host->input_restarts(ctx, input) : 0;
 }
 
 /* Whether input i is connected: an optional input may be left out. */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "graph/graph_load.h"
@@ -50,7 +51,8 @@ static void usage(FILE *out)
           "      --version            print the version\n"
           "\n"
           "Blocks are found by `path:` in the graph, in MQS_BLOCK_PATH (colon-separated), then among the\n"
-          "built-in blocks. Exit status: 0 clean, 1 a block failed, 2 bad graph or setup, 3 blocks had to be killed.\n",
+          "built-in blocks. Exit status: 0 clean, 1 a block failed, 2 bad graph or setup, 3 blocks had to be killed,\n"
+          "4 a block was given up on (it failed max_restarts times in a row); see docs/running.md.\n",
           out);
 }
 
@@ -263,6 +265,76 @@ static int plan_domain(domain_plan *p, const mqs_graph *g)
     return 0;
 }
 
+/* ---- room in /dev/shm ---- */
+
+#define SHM_PAGE 4096u
+
+static uint64_t round_up(uint64_t n, uint64_t to)
+{
+    return (n + to - 1) / to * to;
+}
+
+/* Bytes the domain will take in /dev/shm, erring high. Payload segments as
+ * the core sizes them: a header page, slots rounded to 64 bytes, whole
+ * pages. The control segment by a bound on each record of
+ * runtime/core/layout.h (about twice each, as the core exports no size
+ * function): process (held table of up to 4 x held_capacity entries, align
+ * record), pool and slot, output, queue and ring entry. */
+static uint64_t shm_needed(const mqs_domain_config *c, uint32_t *biggest)
+{
+    uint64_t control = 4 * SHM_PAGE, payload = 0, largest = 0;
+    for (uint32_t i = 0; i < c->pool_count; i++) {
+        const mqs_pool_config *p = &c->pools[i];
+        uint64_t size = round_up(SHM_PAGE + round_up(p->slot_size, 64) * p->slot_count, SHM_PAGE);
+        payload += size;
+        if (size > largest) {
+            largest = size;
+            *biggest = i;
+        }
+        control += 512 + 256 * (uint64_t)p->slot_count;
+    }
+    control += (uint64_t)c->process_count * (16384 + 64 * (uint64_t)c->held_capacity);
+    control += (uint64_t)c->output_count * 256;
+    for (uint32_t q = 0; q < c->queue_count; q++)
+        control += 1024 + 16 * (uint64_t)round_pow2(c->queues[q].depth);
+    return payload + round_up(control, SHM_PAGE);
+}
+
+/* A domain bigger than /dev/shm's free space would reserve segment after
+ * segment until /dev/shm is full, memory every other process needs, and
+ * only then fail: so it is measured first, and nothing is created when it
+ * cannot fit. 0, or -ENOSPC with the message printed. */
+static int check_shm_room(const domain_plan *p)
+{
+    struct statvfs fs;
+    if (statvfs("/dev/shm", &fs) != 0)
+        return 0; /* nothing to measure against: creating the domain reports what fails */
+    uint32_t biggest = 0;
+    uint64_t need = shm_needed(&p->config, &biggest), mib = UINT64_C(1) << 20;
+    uint64_t avail = (uint64_t)fs.f_bavail * fs.f_frsize, total = (uint64_t)fs.f_blocks * fs.f_frsize;
+    if (need <= avail)
+        return 0;
+    const mqs_pool_config *big = &p->pools[biggest];
+    fprintf(stderr,
+            "mqrun: error: the graph needs %llu MiB of shared memory, /dev/shm has %llu MiB free (hint: the biggest "
+            "pool, %s, takes %llu MiB: lower its `slots` or `slot_size`; or stop other runs; or, as root, mount -o "
+            "remount,size=%lluG /dev/shm)\n",
+            (unsigned long long)((need + mib - 1) / mib), (unsigned long long)(avail / mib), big->name,
+            (unsigned long long)((round_up(big->slot_size, 64) * big->slot_count + mib - 1) / mib),
+            (unsigned long long)((total + need - avail + (mib << 10) - 1) / (mib << 10)));
+    return -ENOSPC;
+}
+
+/* What to do when creating the domain failed for want of a resource. */
+static const char *create_hint(int rc)
+{
+    if (rc == -EMFILE || rc == -ENFILE)
+        return " (hint: raise the limit on open files, e.g. ulimit -n 1024)";
+    if (rc == -ENOSPC || rc == -ENOMEM)
+        return " (hint: /dev/shm is full: stop other runs, or enlarge it)";
+    return "";
+}
+
 /* ---- running ---- */
 
 static int launch_blocks(const mqs_graph *g, mqs_launch_block *blocks, char **params)
@@ -272,7 +344,7 @@ static int launch_blocks(const mqs_graph *g, mqs_launch_block *blocks, char **pa
         params[i] = json_dumps(b->params, JSON_COMPACT);
         if (!params[i])
             return -ENOMEM;
-        blocks[i] = (mqs_launch_block){b->name, b->plugin.path, params[i], b->restart,
+        blocks[i] = (mqs_launch_block){b->name, b->plugin.path, params[i], b->supervision,
                                        b->plugin.desc->kind == MQS_BLOCK_SOURCE};
     }
     return 0;
@@ -280,7 +352,7 @@ static int launch_blocks(const mqs_graph *g, mqs_launch_block *blocks, char **pa
 
 static int run_graph(const mqs_graph *g, const run_args *a)
 {
-    domain_plan plan;
+    domain_plan plan = {0}; /* plan_free below runs even when plan_domain was never reached */
     mqs_launch_block *blocks = calloc(g->block_count, sizeof *blocks);
     char **params = calloc(g->block_count, sizeof *params);
     int status = MQS_RUN_SETUP_FAILED;
@@ -291,7 +363,7 @@ static int run_graph(const mqs_graph *g, const run_args *a)
         goto out;
     }
     if (a->stats_json) {
-        stats_json = strcmp(a->stats_json, "-") == 0 ? stdout : fopen(a->stats_json, "w");
+        stats_json = strcmp(a->stats_json, "-") == 0 ? stdout : fopen(a->stats_json, "we"); /* not the workers' */
         if (!stats_json) {
             fprintf(stderr, "mqrun: error: cannot write --stats-json file %s: %s\n", a->stats_json, strerror(errno));
             goto out;
@@ -301,8 +373,11 @@ static int run_graph(const mqs_graph *g, const run_args *a)
     if (stale > 0 && a->verbosity > 0)
         fprintf(stderr, "mqrun: removed %d stale run%s of graph '%s' left by a process that died\n", stale,
                 stale == 1 ? "" : "s", g->name);
-    if (mqs_domain_create(&plan.config, &d) != 0) {
-        fprintf(stderr, "mqrun: error: %s\n", mqs_last_error());
+    if (check_shm_room(&plan) != 0)
+        goto out;
+    int rc = mqs_domain_create(&plan.config, &d);
+    if (rc != 0) {
+        fprintf(stderr, "mqrun: error: %s%s\n", mqs_last_error(), create_hint(rc));
         goto out;
     }
     char worker[PATH_MAX];

@@ -11,7 +11,6 @@ struct mqs_stats_snapshot {
     int64_t t_ns;
     uint32_t processes, queues, pools;
     mqs_process_stats *proc;
-    uint32_t *restarts;
     mqs_queue_stats *queue;
     mqs_pool_stats *pool;
     mqs_align_stats **align; /* per process; NULL where it does not align */
@@ -47,12 +46,11 @@ mqs_stats_snapshot *mqs_stats_take(const mqs_domain *d)
     s->queues = mqs_domain_queue_count(d);
     s->pools = mqs_domain_pool_count(d);
     s->proc = calloc(s->processes, sizeof *s->proc);
-    s->restarts = calloc(s->processes, sizeof *s->restarts);
     s->queue = calloc(s->queues ? s->queues : 1, sizeof *s->queue);
     s->pool = calloc(s->pools ? s->pools : 1, sizeof *s->pool);
     s->align = calloc(s->processes, sizeof *s->align);
     s->input = calloc(s->queues ? s->queues : 1, sizeof *s->input);
-    if (!s->proc || !s->restarts || !s->queue || !s->pool || !s->align || !s->input || take_align(s, d) != 0) {
+    if (!s->proc || !s->queue || !s->pool || !s->align || !s->input || take_align(s, d) != 0) {
         mqs_stats_free(s);
         return NULL;
     }
@@ -70,7 +68,6 @@ void mqs_stats_free(mqs_stats_snapshot *s)
     if (!s)
         return;
     free(s->proc);
-    free(s->restarts);
     free(s->queue);
     free(s->pool);
     for (uint32_t p = 0; s->align && p < s->processes; p++)
@@ -78,12 +75,6 @@ void mqs_stats_free(mqs_stats_snapshot *s)
     free(s->align);
     free(s->input);
     free(s);
-}
-
-void mqs_stats_set_restarts(mqs_stats_snapshot *s, uint32_t process, uint32_t restarts)
-{
-    if (process < s->processes)
-        s->restarts[process] = restarts;
 }
 
 static double rate(const mqs_stats_snapshot *before, const mqs_stats_snapshot *now, uint64_t b, uint64_t n)
@@ -153,7 +144,7 @@ void mqs_stats_print_table(FILE *out, const mqs_stats_snapshot *before, const mq
     fprintf(out, "  %-24s %-8s %8s %6s %8s\n", "block", "state", "pid", "held", "restarts");
     for (uint32_t p = 1; p < now->processes; p++)
         fprintf(out, "  %-24s %-8s %8u %6u %8u\n", mqs_process_name(d, p), state_name(now->proc[p].state),
-                now->proc[p].pid, now->proc[p].held, now->restarts[p]);
+                now->proc[p].pid, now->proc[p].held, now->proc[p].restarts);
     fprintf(out, "  %-40s %10s %10s %9s %7s %9s\n", "connection", "rate/s", "total", "dropped", "queued", "high");
     for (uint32_t q = 0; q < now->queues; q++) {
         const mqs_queue_stats *n = &now->queue[q];
@@ -179,7 +170,7 @@ static json_t *blocks_json(const mqs_stats_snapshot *now)
         json_array_append_new(a, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "name", mqs_process_name(now->domain, p),
                                            "state", state_name(now->proc[p].state), "pid",
                                            (json_int_t)now->proc[p].pid, "held", (json_int_t)now->proc[p].held,
-                                           "restarts", (json_int_t)now->restarts[p], "reclaimed",
+                                           "restarts", (json_int_t)now->proc[p].restarts, "reclaimed",
                                            (json_int_t)now->proc[p].reclaimed));
     return a;
 }

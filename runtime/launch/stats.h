@@ -13,7 +13,6 @@ typedef struct mqs_stats_snapshot mqs_stats_snapshot;
 
 mqs_stats_snapshot *mqs_stats_take(const mqs_domain *d);
 void mqs_stats_free(mqs_stats_snapshot *s);
-void mqs_stats_set_restarts(mqs_stats_snapshot *s, uint32_t process, uint32_t restarts);
 
 /* Rates are computed against `before` (NULL: since the start). */
 void mqs_stats_print_table(FILE *out, const mqs_stats_snapshot *before, const mqs_stats_snapshot *now, bool final);

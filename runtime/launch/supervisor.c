@@ -1,54 +1,27 @@
-/* The supervisor loop of mqrun. Signals (SIGCHLD, SIGINT, SIGTERM) are
- * blocked and taken synchronously with sigtimedwait, so all state changes
- * happen on one thread in one loop. */
+/* The supervisor's event loop and its phases. SIGCHLD, SIGINT and SIGTERM
+ * are blocked and read from a signalfd; the loop sleeps in ppoll until a
+ * signal comes or its next deadline (a restart due, a watchdog sample,
+ * stats, the end of a phase), so a death is handled the moment it is known
+ * and every state change happens on this one thread. Phases: starting
+ * (workers attach, then the start gate opens), running, stopping sources
+ * (the rest drains), stopping all, killing. */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
+#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "stats.h"
-#include "supervisor.h"
+#include "supervisor_internal.h"
 
-#define RESTART_LIMIT 10
-#define BACKOFF_MIN_NS (100LL * 1000000)
-#define BACKOFF_MAX_NS (5LL * 1000000000)
 #define HARD_STOP_NS (2LL * 1000000000) /* from SIGTERM to everyone until SIGKILL */
-#define TICK_NS (50LL * 1000000)
+#define ATTACH_POLL_NS (5LL * 1000000)  /* while starting: how often to look who attached */
 
-typedef enum { CHILD_IDLE, CHILD_RUNNING, CHILD_DONE, CHILD_FAILED } child_state;
-
-typedef struct child {
-    pid_t pid;
-    child_state state;
-    uint32_t restarts;
-    int64_t restart_at; /* > 0: respawn at this time */
-} child;
-
-typedef enum { PHASE_RUNNING, PHASE_STOP_SOURCES, PHASE_STOP_ALL, PHASE_KILL } phase;
-
-typedef struct supervisor {
-    mqs_domain *domain;
-    const mqs_launch_block *blocks;
-    uint32_t count;
-    const mqs_supervisor_options *opt;
-    child *children;
-    phase phase;
-    int64_t phase_deadline;
-    int64_t stop_at;
-    int64_t next_stats;
-    bool failed, killed;
-    mqs_stats_snapshot *first_stats; /* at start: the final line's rates cover the whole run */
-    mqs_stats_snapshot *last_stats;
-} supervisor;
-
-static void say(const supervisor *s, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void say(const supervisor *s, int level, const char *fmt, ...)
+void mqs_say(const supervisor *s, int level, const char *fmt, ...)
 {
     if (s->opt->verbosity < level)
         return;
@@ -60,60 +33,8 @@ static void say(const supervisor *s, int level, const char *fmt, ...)
     va_end(ap);
 }
 
-/* ---- spawning ---- */
-
-static void exec_worker(const supervisor *s, uint32_t i, pid_t parent)
-{
-    /* Workers die with the launcher, even if it is killed with SIGKILL. */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
-        _exit(MQS_RUN_SETUP_FAILED);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    char slot[16];
-    snprintf(slot, sizeof slot, "%u", i + 1);
-    const mqs_launch_block *b = &s->blocks[i];
-    const char *argv[16];
-    int n = 0;
-    argv[n++] = "mqs-worker";
-    argv[n++] = "--domain";
-    argv[n++] = mqs_domain_name(s->domain);
-    argv[n++] = "--process";
-    argv[n++] = slot;
-    argv[n++] = "--plugin";
-    argv[n++] = b->plugin_path;
-    argv[n++] = "--instance";
-    argv[n++] = b->instance;
-    argv[n++] = "--params";
-    argv[n++] = b->params_json;
-    for (int v = 1; v < s->opt->verbosity && n < 14; v++)
-        argv[n++] = "-v";
-    argv[n] = NULL;
-    execv(s->opt->worker_path, (char *const *)argv);
-    fprintf(stderr, "mqrun: error: cannot run worker %s: %s (set MQS_WORKER to its path)\n", s->opt->worker_path,
-            strerror(errno));
-    _exit(MQS_RUN_SETUP_FAILED);
-}
-
-static int spawn(supervisor *s, uint32_t i)
-{
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        say(s, 0, "error: cannot start block '%s': %s", s->blocks[i].instance, strerror(errno));
-        return -errno;
-    }
-    if (pid == 0)
-        exec_worker(s, i, parent);
-    s->children[i].pid = pid;
-    s->children[i].state = CHILD_RUNNING;
-    s->children[i].restart_at = 0;
-    say(s, 2, "started block '%s' as pid %d", s->blocks[i].instance, (int)pid);
-    return 0;
-}
-
-static uint32_t running(const supervisor *s)
+/* Blocks running or waiting for a restart. */
+static uint32_t alive(const supervisor *s)
 {
     uint32_t n = 0;
     for (uint32_t i = 0; i < s->count; i++)
@@ -121,106 +42,17 @@ static uint32_t running(const supervisor *s)
     return n;
 }
 
-static void signal_children(supervisor *s, int sig, bool sources_only)
-{
-    for (uint32_t i = 0; i < s->count; i++) {
-        if (sources_only && !s->blocks[i].is_source)
-            continue;
-        s->children[i].restart_at = 0; /* stopping: no more restarts */
-        if (s->children[i].state == CHILD_RUNNING)
-            kill(s->children[i].pid, sig);
-    }
-}
-
-/* ---- child exits ---- */
-
-static void describe_exit(const supervisor *s, uint32_t i, int status)
-{
-    const char *name = s->blocks[i].instance;
-    if (WIFSIGNALED(status))
-        say(s, 0, "block '%s' (pid %d) was killed by signal %d (%s)", name, (int)s->children[i].pid,
-            WTERMSIG(status), strsignal(WTERMSIG(status)));
-    else
-        say(s, 0, "block '%s' (pid %d) failed with exit status %d", name, (int)s->children[i].pid,
-            WEXITSTATUS(status));
-}
-
-static bool should_restart(const supervisor *s, uint32_t i, bool clean)
-{
-    mqs_restart_policy p = s->blocks[i].restart;
-    if (s->phase != PHASE_RUNNING || s->children[i].restarts >= RESTART_LIMIT)
-        return false;
-    return p == MQS_RESTART_ALWAYS || (p == MQS_RESTART_ON_FAILURE && !clean);
-}
-
-static void schedule_restart(supervisor *s, uint32_t i)
-{
-    child *c = &s->children[i];
-    int64_t backoff = BACKOFF_MIN_NS << (c->restarts < 6 ? c->restarts : 6);
-    if (backoff > BACKOFF_MAX_NS)
-        backoff = BACKOFF_MAX_NS;
-    c->restarts++;
-    c->restart_at = mqs_now_ns() + backoff;
-    c->state = CHILD_IDLE;
-    say(s, 1, "restarting block '%s' in %lld ms (restart %u of at most %d)", s->blocks[i].instance,
-        (long long)(backoff / 1000000), c->restarts, RESTART_LIMIT);
-}
-
-/* Give back what the block held and, if it will not come back, end its
- * streams so the blocks downstream drain and finish. */
-static void settle_exit(supervisor *s, uint32_t i, bool clean)
-{
-    /* A clean exit detached and gave everything back itself. */
-    int released = clean ? 0 : mqs_reclaim(s->domain, i + 1);
-    if (released > 0)
-        say(s, 2, "reclaimed %d buffer references held by '%s'", released, s->blocks[i].instance);
-    if (should_restart(s, i, clean)) {
-        schedule_restart(s, i);
-        return;
-    }
-    s->children[i].state = clean ? CHILD_DONE : CHILD_FAILED;
-    for (uint32_t o = 0; o < mqs_domain_output_count(s->domain); o++)
-        if (mqs_output_owner(s->domain, o) == i + 1)
-            mqs_output_close(s->domain, o);
-}
-
-static void reap(supervisor *s)
-{
-    int status;
-    pid_t pid;
-    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-        for (uint32_t i = 0; i < s->count; i++) {
-            if (s->children[i].pid != pid || s->children[i].state != CHILD_RUNNING)
-                continue;
-            bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-            bool stopped = s->phase >= PHASE_STOP_ALL && WIFSIGNALED(status);
-            if (!clean && !stopped) {
-                describe_exit(s, i, status);
-                s->failed = true;
-            }
-            if (stopped && WTERMSIG(status) == SIGKILL)
-                s->killed = true;
-            settle_exit(s, i, clean); /* no restarts while stopping: should_restart checks the phase */
-        }
-    }
-}
-
-static void restart_due(supervisor *s)
-{
-    int64_t now = mqs_now_ns();
-    for (uint32_t i = 0; i < s->count; i++) {
-        if (s->children[i].restart_at == 0 || now < s->children[i].restart_at)
-            continue;
-        /* A block that ended cleanly closed its streams; `always` reopens them. */
-        for (uint32_t o = 0; o < mqs_domain_output_count(s->domain); o++)
-            if (mqs_output_owner(s->domain, o) == i + 1)
-                mqs_output_reopen(s->domain, o);
-        if (spawn(s, i) != 0)
-            s->children[i].state = CHILD_FAILED;
-    }
-}
-
 /* ---- stopping ---- */
+
+/* Stopping: no more restarts, also none already due. */
+static void signal_blocks(supervisor *s, int sig, bool sources_only)
+{
+    for (uint32_t i = 0; i < s->count; i++) {
+        mqs_restart_cancel(s, i);
+        if (!sources_only || s->blocks[i].is_source)
+            mqs_child_signal(s, i, sig);
+    }
+}
 
 static void advance_phase(supervisor *s, phase to, const char *why)
 {
@@ -230,72 +62,85 @@ static void advance_phase(supervisor *s, phase to, const char *why)
     int64_t now = mqs_now_ns();
     switch (to) {
     case PHASE_STOP_SOURCES:
-        say(s, 1, "%s: stopping sources, letting the graph drain", why);
-        signal_children(s, SIGTERM, true);
+        mqs_say(s, 1, "%s: stopping sources, letting the graph drain", why);
+        signal_blocks(s, SIGTERM, true);
         s->phase_deadline = now + s->opt->grace_ns;
         break;
     case PHASE_STOP_ALL:
-        say(s, 1, "%s: stopping every block", why);
+        mqs_say(s, 1, "%s: stopping every block", why);
         mqs_domain_request_stop(s->domain);
-        signal_children(s, SIGTERM, false);
+        signal_blocks(s, SIGTERM, false);
         s->phase_deadline = now + HARD_STOP_NS;
         break;
     default:
-        say(s, 0, "%s: killing blocks that did not stop", why);
-        signal_children(s, SIGKILL, false);
+        mqs_say(s, 0, "%s: killing blocks that did not stop", why);
+        signal_blocks(s, SIGKILL, false);
         s->phase_deadline = INT64_MAX;
         break;
     }
 }
 
-static void check_deadlines(supervisor *s)
+static void on_stop_signal(supervisor *s, int sig)
 {
-    int64_t now = mqs_now_ns();
-    if (s->stop_at > 0 && now >= s->stop_at && s->phase == PHASE_RUNNING)
+    const char *why = sig == SIGINT ? "interrupted" : "terminated";
+    if (s->phase == PHASE_STARTING) /* nothing ran yet: no draining */
+        advance_phase(s, PHASE_STOP_ALL, why);
+    else /* a second Ctrl-C means: now */
+        advance_phase(s, s->phase == PHASE_RUNNING ? PHASE_STOP_SOURCES : s->phase + 1, why);
+}
+
+/* ---- starting ---- */
+
+/* Every block that may still run has attached (restarting ones not yet). */
+static bool all_attached(const supervisor *s)
+{
+    for (uint32_t i = 0; i < s->count; i++) {
+        const child *c = &s->children[i];
+        mqs_process_stats ps;
+        mqs_process_stats_get(s->domain, i + 1, &ps);
+        if (c->restart_at > 0 || (c->state == CHILD_RUNNING && ps.state != MQS_PROCESS_ATTACHED))
+            return false;
+    }
+    return true;
+}
+
+static void open_gate(supervisor *s, int64_t now)
+{
+    s->first_stats = s->last_stats = mqs_stats_take(s->domain);
+    mqs_domain_start(s->domain);
+    s->phase = PHASE_RUNNING;
+    s->stop_at = s->opt->duration_ns > 0 ? now + s->opt->duration_ns : 0;
+    s->next_stats = now + s->opt->stats_interval_ns;
+    mqs_say(s, 2, "graph started: %u blocks", s->count);
+}
+
+static void check_start(supervisor *s, int64_t now)
+{
+    if (s->setup_failed) {
+        advance_phase(s, PHASE_STOP_ALL, "startup failed");
+    } else if (all_attached(s)) {
+        open_gate(s, now);
+    } else if (now >= s->phase_deadline) {
+        mqs_say(s, 0, "error: blocks did not attach within %lld s",
+                (long long)(s->opt->start_timeout_ns / 1000000000));
+        s->setup_failed = true;
+        advance_phase(s, PHASE_STOP_ALL, "startup failed");
+    }
+}
+
+static void check_deadlines(supervisor *s, int64_t now)
+{
+    if (s->phase == PHASE_STARTING)
+        check_start(s, now);
+    else if (s->phase == PHASE_RUNNING && s->stop_at > 0 && now >= s->stop_at)
         advance_phase(s, PHASE_STOP_SOURCES, "duration reached");
-    if (s->phase == PHASE_STOP_SOURCES && now >= s->phase_deadline)
+    else if (s->phase == PHASE_STOP_SOURCES && now >= s->phase_deadline)
         advance_phase(s, PHASE_STOP_ALL, "grace period over");
     else if (s->phase == PHASE_STOP_ALL && now >= s->phase_deadline)
         advance_phase(s, PHASE_KILL, "hard stop");
 }
 
-static void on_signal(supervisor *s, int sig)
-{
-    if (sig == SIGCHLD)
-        return;
-    /* A second Ctrl-C means: now. */
-    advance_phase(s, s->phase == PHASE_RUNNING ? PHASE_STOP_SOURCES : s->phase + 1,
-                  sig == SIGINT ? "interrupted" : "terminated");
-}
-
-/* ---- startup ---- */
-
-static int wait_attached(supervisor *s)
-{
-    int64_t deadline = mqs_now_ns() + s->opt->start_timeout_ns;
-    for (;;) {
-        uint32_t attached = 0;
-        for (uint32_t i = 0; i < s->count; i++) {
-            mqs_process_stats ps;
-            mqs_process_stats_get(s->domain, i + 1, &ps);
-            attached += ps.state == MQS_PROCESS_ATTACHED;
-        }
-        if (attached == s->count)
-            return 0;
-        reap(s);
-        for (uint32_t i = 0; i < s->count; i++)
-            if (s->children[i].state != CHILD_RUNNING) {
-                say(s, 0, "error: block '%s' exited before the graph started (see its message above)",
-                    s->blocks[i].instance);
-                return -ECHILD;
-            }
-        if (mqs_now_ns() > deadline) {
-            say(s, 0, "error: blocks did not attach within %lld s", (long long)(s->opt->start_timeout_ns / 1000000000));
-            return -ETIMEDOUT;
-        }
-        mqs_sleep_ns(5000000);
-    }
-}
+/* ---- stats ---- */
 
 static void emit_stats(supervisor *s, bool final)
 {
@@ -304,8 +149,6 @@ static void emit_stats(supervisor *s, bool final)
     mqs_stats_snapshot *now = mqs_stats_take(s->domain);
     if (!now)
         return;
-    for (uint32_t i = 0; i < s->count; i++)
-        mqs_stats_set_restarts(now, i + 1, s->children[i].restarts);
     const mqs_stats_snapshot *before = final ? s->first_stats : s->last_stats;
     if (s->opt->stats_table)
         mqs_stats_print_table(stderr, before, now, final);
@@ -316,73 +159,144 @@ static void emit_stats(supervisor *s, bool final)
     s->last_stats = now;
 }
 
-static int64_t next_wakeup(const supervisor *s)
+static void stats_due(supervisor *s, int64_t now)
 {
-    int64_t t = mqs_now_ns() + TICK_NS;
-    if (s->opt->stats_interval_ns > 0 && s->next_stats < t)
-        t = s->next_stats;
+    if (s->phase == PHASE_STARTING || s->opt->stats_interval_ns <= 0 || now < s->next_stats)
+        return;
+    emit_stats(s, false);
+    s->next_stats = mqs_now_ns() + s->opt->stats_interval_ns;
+}
+
+/* ---- the loop ---- */
+
+static int64_t earliest(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
+
+/* When the loop must look again without a signal; INT64_MAX: never. */
+static int64_t next_deadline(const supervisor *s, int64_t now, int64_t next_restart)
+{
+    int64_t t = earliest(next_restart, earliest(s->next_watch, s->next_sweep));
+    if (s->phase == PHASE_STARTING)
+        t = earliest(t, earliest(s->phase_deadline, now + ATTACH_POLL_NS));
+    if (s->phase == PHASE_STOP_SOURCES || s->phase == PHASE_STOP_ALL)
+        t = earliest(t, s->phase_deadline);
+    if (s->phase == PHASE_RUNNING && s->stop_at > 0)
+        t = earliest(t, s->stop_at);
+    if (s->phase != PHASE_STARTING && s->opt->stats_interval_ns > 0)
+        t = earliest(t, s->next_stats);
     return t;
 }
 
-static void supervise_loop(supervisor *s, const sigset_t *set)
+/* Sleep until a signal or the deadline; take every pending signal. */
+static void wait_for_events(supervisor *s, int sfd, int64_t deadline)
 {
-    while (running(s) > 0) {
-        int64_t wait = next_wakeup(s) - mqs_now_ns();
-        if (wait < 0)
-            wait = 0;
-        struct timespec ts = {.tv_sec = wait / 1000000000, .tv_nsec = wait % 1000000000};
-        int sig = sigtimedwait(set, NULL, &ts);
-        if (sig > 0)
-            on_signal(s, sig);
-        reap(s);
-        restart_due(s);
-        check_deadlines(s);
-        if (s->opt->stats_interval_ns > 0 && mqs_now_ns() >= s->next_stats) {
-            emit_stats(s, false);
-            s->next_stats = mqs_now_ns() + s->opt->stats_interval_ns;
-        }
+    struct pollfd p = {.fd = sfd, .events = POLLIN};
+    int64_t wait = deadline - mqs_now_ns();
+    struct timespec ts = {.tv_sec = wait > 0 ? wait / 1000000000 : 0, .tv_nsec = wait > 0 ? wait % 1000000000 : 0};
+    int n = ppoll(&p, 1, deadline == INT64_MAX ? NULL : &ts, NULL);
+    int64_t woke = mqs_now_ns();
+    s->sigchld_ns = 0;
+    struct signalfd_siginfo si;
+    while (n > 0 && read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGCHLD)
+            s->sigchld_ns = woke;
+        else
+            on_stop_signal(s, (int)si.ssi_signo);
     }
 }
 
-int mqs_supervise(mqs_domain *d, const mqs_launch_block *blocks, uint32_t count, const mqs_supervisor_options *opt)
+static void reap_all(supervisor *s)
 {
-    supervisor s = {.domain = d, .blocks = blocks, .count = count, .opt = opt};
-    s.children = calloc(count, sizeof *s.children);
-    if (!s.children)
-        return MQS_RUN_SETUP_FAILED;
-    sigset_t set, old;
+    pid_t pid;
+    int status;
+    while (mqs_children_reap(&pid, &status)) {
+        uint32_t i = 0;
+        while (i < s->count && !(s->children[i].state == CHILD_RUNNING && s->children[i].pid == pid))
+            i++;
+        if (i < s->count)
+            mqs_block_ended(s, i, status);
+        else
+            mqs_say(s, 2, "reaped pid %d, left behind by a block", (int)pid);
+    }
+}
+
+static void run_loop(supervisor *s, int sfd)
+{
+    int64_t next_restart = INT64_MAX;
+    while (alive(s) > 0) {
+        wait_for_events(s, sfd, next_deadline(s, mqs_now_ns(), next_restart));
+        reap_all(s);
+        int64_t now = mqs_now_ns();
+        next_restart = mqs_restarts_due(s, now);
+        if (now >= s->next_watch)
+            s->next_watch = mqs_watchdog_sample(s, now);
+        if (now >= s->next_sweep)
+            s->next_sweep = mqs_disconnected_sweep(s, now);
+        check_deadlines(s, now);
+        stats_due(s, now);
+    }
+}
+
+/* ---- a run ---- */
+
+static int open_signals(sigset_t *old)
+{
+    sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGCHLD);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
-    sigprocmask(SIG_BLOCK, &set, &old);
+    sigprocmask(SIG_BLOCK, &set, old);
+    int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    return fd < 0 ? -errno : fd;
+}
 
-    int status = MQS_RUN_CLEAN;
-    for (uint32_t i = 0; i < count && status == MQS_RUN_CLEAN; i++)
-        if (spawn(&s, i) != 0)
-            status = MQS_RUN_SETUP_FAILED;
-    if (status == MQS_RUN_CLEAN && wait_attached(&s) != 0)
-        status = MQS_RUN_SETUP_FAILED;
-    if (status != MQS_RUN_CLEAN) {
-        s.phase = PHASE_STOP_SOURCES; /* no restarts while tearing down */
-        advance_phase(&s, PHASE_STOP_ALL, "startup failed");
-    } else {
-        s.first_stats = s.last_stats = mqs_stats_take(d);
-        mqs_domain_start(d);
-        int64_t now = mqs_now_ns();
-        s.stop_at = opt->duration_ns > 0 ? now + opt->duration_ns : 0;
-        s.next_stats = now + opt->stats_interval_ns;
-        say(&s, 2, "graph started: %u blocks", count);
+static void start_all(supervisor *s)
+{
+    s->phase = PHASE_STARTING;
+    s->phase_deadline = mqs_now_ns() + s->opt->start_timeout_ns;
+    for (uint32_t i = 0; i < s->count && !s->setup_failed; i++)
+        if (mqs_child_start(s, i) != 0)
+            s->setup_failed = true;
+}
+
+static int run_status(supervisor *s)
+{
+    if (s->setup_failed)
+        return MQS_RUN_SETUP_FAILED;
+    mqs_blocks_drain_all(s);
+    if (s->first_stats)
+        emit_stats(s, true);
+    return s->gave_up ? MQS_RUN_GAVE_UP : s->killed ? MQS_RUN_KILLED : s->failed ? MQS_RUN_BLOCK_FAILED : MQS_RUN_CLEAN;
+}
+
+int mqs_supervise(mqs_domain *d, const mqs_launch_block *blocks, uint32_t count, const mqs_supervisor_options *opt)
+{
+    supervisor s = {.domain = d, .blocks = blocks, .count = count, .opt = opt, .next_watch = 0, .next_sweep = INT64_MAX};
+    s.children = calloc(count, sizeof *s.children);
+    if (!s.children)
+        return MQS_RUN_SETUP_FAILED;
+    s.start_time = mqs_pid_start_time(getpid());
+    if (mqs_children_become_reaper() != 0)
+        mqs_say(&s, 2, "cannot become the reaper of what blocks leave behind: %s", strerror(errno));
+    sigset_t old;
+    int sfd = open_signals(&old);
+    if (sfd < 0) {
+        mqs_say(&s, 0, "error: cannot read signals (signalfd): %s", strerror(-sfd));
+        free(s.children);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        return MQS_RUN_SETUP_FAILED;
     }
-    supervise_loop(&s, &set);
-    if (status == MQS_RUN_CLEAN) {
-        emit_stats(&s, true);
-        status = s.killed ? MQS_RUN_KILLED : s.failed ? MQS_RUN_BLOCK_FAILED : MQS_RUN_CLEAN;
-    }
+    start_all(&s);
+    run_loop(&s, sfd);
+    int status = run_status(&s);
     if (s.last_stats != s.first_stats)
         mqs_stats_free(s.last_stats);
     mqs_stats_free(s.first_stats);
     free(s.children);
+    close(sfd);
     sigprocmask(SIG_SETMASK, &old, NULL);
     return status;
 }

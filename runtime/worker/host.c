@@ -1,12 +1,83 @@
 /* Host services for blocks: alloc, send, ref, unref, log, clock, stop, and
- * the call of process() or transform() for one input set. */
+ * the call of process() or transform() for one input set. Every block call
+ * and every wait is told to the domain (mqs_process_activity) for the
+ * launcher's watchdog. A call with an ID the block does not hold, or a port
+ * it does not have, is refused and logged naming the block; the core checks
+ * every ID, so a refusal never touches another block's buffers. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "host.h"
 
 static mqs_host *host_of(mqs_block_ctx *ctx) { return ctx->host_data; }
+
+/* ---- activity and the launcher ---- */
+
+void mqs_host_mark(mqs_host *h, mqs_activity activity, uint32_t waiting_on)
+{
+    h->activity = activity;
+    mqs_process_activity(h->domain, activity, waiting_on);
+    if (activity == MQS_ACTIVITY_WAIT_INPUT)
+        mqs_host_watch_launcher(h);
+}
+
+void mqs_host_watch_launcher(mqs_host *h)
+{
+    if (h->launcher_pid == 0)
+        return;
+    int64_t now = mqs_now_ns();
+    if (now < h->launcher_next_check_ns)
+        return;
+    h->launcher_next_check_ns = now + MQS_HOST_LAUNCHER_CHECK_NS;
+    if (!mqs_pid_alive(h->launcher_pid, h->launcher_start_time))
+        mqs_host_launcher_gone(h->instance);
+}
+
+void mqs_host_launcher_gone(const char *instance)
+{
+    static const char why[] = ": error: the launcher (mqrun) is gone: stopping the block and what it started\n";
+    ssize_t ignored = write(STDERR_FILENO, instance, strlen(instance));
+    ignored = write(STDERR_FILENO, why, sizeof why - 1);
+    (void)ignored;
+    /* mqrun made this worker's process group; whatever the block forked is in it. */
+    kill(0, SIGKILL);
+    _exit(1);
+}
+
+/* ---- refusals ---- */
+
+static void refuse(mqs_host *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void refuse(mqs_host *h, const char *fmt, ...)
+{
+    if (++h->refusals > MQS_HOST_REFUSALS_LOGGED)
+        return;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    mqs_host_logf(h, MQS_LOG_ERROR, "%s%s", line,
+                  h->refusals == MQS_HOST_REFUSALS_LOGGED ? " (further refusals are not logged)" : "");
+}
+
+/* Why the core refused an ID. */
+static const char *bad_id_reason(int rc)
+{
+    switch (rc) {
+    case -EINVAL: return "no such buffer (a made-up ID)";
+    case -ESTALE: return "a stale ID (that buffer was released)";
+    case -EPERM: return "the block holds no reference to it";
+    default: return mqs_strerror(rc);
+    }
+}
+
+static bool is_bad_id(int rc)
+{
+    return rc == -EINVAL || rc == -ESTALE || rc == -EPERM;
+}
 
 void mqs_host_view(mqs_host *host, mqs_buffer_id id, mqs_buffer *out)
 {
@@ -16,9 +87,11 @@ void mqs_host_view(mqs_host *host, mqs_buffer_id id, mqs_buffer *out)
     out->capacity = mqs_pool_slot_size(host->domain, mqs_buffer_id_pool(id));
 }
 
+/* Sources ask this while they sleep: a good time to look at the launcher too. */
 static bool host_stopping(mqs_block_ctx *ctx)
 {
     mqs_host *h = host_of(ctx);
+    mqs_host_watch_launcher(h);
     return *h->stop_flag || mqs_domain_stop_requested(h->domain);
 }
 
@@ -28,24 +101,36 @@ static bool host_stopping(mqs_block_ctx *ctx)
 static int host_alloc(mqs_block_ctx *ctx, uint32_t output, mqs_buffer *out)
 {
     mqs_host *h = host_of(ctx);
-    if (output >= ctx->output_count)
+    if (output >= ctx->output_count) {
+        refuse(h, "refused to allocate on output %u: the block has %u output%s", output, ctx->output_count,
+               ctx->output_count == 1 ? "" : "s");
         return -ERANGE;
+    }
+    mqs_activity before = h->activity;
     int64_t pause_ns = 20000;
+    int rc;
     for (;;) {
         mqs_buffer_id id;
-        int rc = mqs_buffer_alloc(h->domain, h->pools[output], &id);
+        rc = mqs_buffer_alloc(h->domain, h->pools[output], &id);
         if (rc == 0) {
             mqs_host_view(h, id, out);
-            return 0;
+            break;
         }
         if (rc != -EAGAIN)
-            return rc;
-        if (host_stopping(ctx))
-            return -ECANCELED;
+            break;
+        if (host_stopping(ctx)) {
+            rc = -ECANCELED;
+            break;
+        }
+        if (h->activity != MQS_ACTIVITY_WAIT_ALLOC)
+            mqs_host_mark(h, MQS_ACTIVITY_WAIT_ALLOC, h->pools[output]);
         mqs_sleep_ns(pause_ns);
         if (pause_ns < 2000000)
             pause_ns *= 2;
     }
+    if (h->activity != before)
+        mqs_host_mark(h, before, 0);
+    return rc;
 }
 
 static int host_send(mqs_block_ctx *ctx, uint32_t output, mqs_buffer *buf)
@@ -54,11 +139,22 @@ static int host_send(mqs_block_ctx *ctx, uint32_t output, mqs_buffer *buf)
     mqs_buffer_id id = buf->id;
     buf->id = MQS_BUFFER_ID_NONE;
     if (output >= ctx->output_count) {
-        mqs_buffer_unref(h->domain, id);
+        refuse(h, "refused to send on output %u: the block has %u output%s (hint: outputs are numbered from 0, "
+               "inputs apart)", output, ctx->output_count, ctx->output_count == 1 ? "" : "s");
+        int rc = id == MQS_BUFFER_ID_NONE ? 0 : mqs_buffer_unref(h->domain, id); /* send consumes it, even refused */
+        if (is_bad_id(rc))
+            refuse(h, "refused to release buffer %#llx: %s", (unsigned long long)id, bad_id_reason(rc));
         return -ERANGE;
     }
     /* `block` queues wait without limit; mqs_domain_request_stop ends the wait. */
-    return mqs_output_send(h->domain, h->outputs[output], id, MQS_FOREVER);
+    mqs_activity before = h->activity;
+    mqs_host_mark(h, MQS_ACTIVITY_WAIT_SEND, h->outputs[output]);
+    int rc = mqs_output_send(h->domain, h->outputs[output], id, MQS_FOREVER);
+    mqs_host_mark(h, before, 0);
+    if (is_bad_id(rc))
+        refuse(h, "refused to send buffer %#llx on output %u: %s (hint: send what mqs_alloc or mqs_ref gave, once)",
+               (unsigned long long)id, output, bad_id_reason(rc));
+    return rc;
 }
 
 static int host_ref(mqs_block_ctx *ctx, const mqs_buffer *buf, mqs_buffer *out)
@@ -67,14 +163,20 @@ static int host_ref(mqs_block_ctx *ctx, const mqs_buffer *buf, mqs_buffer *out)
     int rc = mqs_buffer_ref(h->domain, buf->id);
     if (rc == 0)
         *out = *buf;
+    else if (is_bad_id(rc))
+        refuse(h, "refused to reference buffer %#llx: %s", (unsigned long long)buf->id, bad_id_reason(rc));
     return rc;
 }
 
 static void host_unref(mqs_block_ctx *ctx, mqs_buffer *buf)
 {
     mqs_host *h = host_of(ctx);
-    if (buf->id != MQS_BUFFER_ID_NONE)
-        mqs_buffer_unref(h->domain, buf->id);
+    if (buf->id != MQS_BUFFER_ID_NONE) {
+        int rc = mqs_buffer_unref(h->domain, buf->id);
+        if (rc != 0)
+            refuse(h, "refused to release buffer %#llx: %s (hint: release each reference once)",
+                   (unsigned long long)buf->id, bad_id_reason(rc));
+    }
     buf->id = MQS_BUFFER_ID_NONE;
 }
 
@@ -136,6 +238,18 @@ static int host_input_set(mqs_block_ctx *ctx, const mqs_input_set **out)
 static int64_t host_start_time(mqs_block_ctx *ctx)
 {
     return mqs_domain_start_time(host_of(ctx)->domain);
+}
+
+/* The producer of input i's queue is the owner of the output feeding it;
+ * the launcher writes its restart count into the domain. */
+static uint32_t host_input_restarts(mqs_block_ctx *ctx, uint32_t input)
+{
+    mqs_host *h = host_of(ctx);
+    if (input >= ctx->input_count || h->inputs[input] == MQS_HOST_ABSENT)
+        return 0;
+    uint32_t producer = mqs_output_owner(h->domain, mqs_queue_output(h->domain, h->inputs[input]));
+    mqs_process_stats ps;
+    return mqs_process_stats_get(h->domain, producer, &ps) == 0 ? ps.restarts : 0;
 }
 
 /* Bytes per row of the first plane of a packed frame (rgb24: 3 per pixel). */
@@ -211,9 +325,51 @@ static int host_transform(mqs_host *h, const mqs_buffer *in)
 
 int mqs_host_call(mqs_host *h, const mqs_buffer *const *in)
 {
+    int rc = 0;
+    mqs_host_mark(h, MQS_ACTIVITY_CALL, 0);
     if (!h->desc->transform)
-        return h->desc->process(&h->ctx, in);
-    return in[0] ? host_transform(h, in[0]) : 0; /* a set without the input: nothing to turn */
+        rc = h->desc->process(&h->ctx, in);
+    else if (in[0]) /* a set without the input: nothing to turn */
+        rc = host_transform(h, in[0]);
+    mqs_host_mark(h, MQS_ACTIVITY_IDLE, 0);
+    return rc;
+}
+
+int mqs_host_init_block(mqs_host *h)
+{
+    if (!h->desc->init)
+        return 0;
+    mqs_host_mark(h, MQS_ACTIVITY_INIT, 0);
+    int rc = h->desc->init(&h->ctx);
+    mqs_host_mark(h, MQS_ACTIVITY_IDLE, 0);
+    return rc;
+}
+
+int mqs_host_produce(mqs_host *h)
+{
+    mqs_host_mark(h, MQS_ACTIVITY_CALL, 0);
+    int rc = h->desc->produce(&h->ctx);
+    mqs_host_mark(h, MQS_ACTIVITY_IDLE, 0);
+    return rc;
+}
+
+int mqs_host_flush(mqs_host *h)
+{
+    if (!h->desc->flush)
+        return 0;
+    mqs_host_mark(h, MQS_ACTIVITY_CALL, 0);
+    int rc = h->desc->flush(&h->ctx);
+    mqs_host_mark(h, MQS_ACTIVITY_IDLE, 0);
+    return rc;
+}
+
+void mqs_host_fini_block(mqs_host *h)
+{
+    if (!h->desc->fini)
+        return;
+    mqs_host_mark(h, MQS_ACTIVITY_CALL, 0);
+    h->desc->fini(&h->ctx);
+    mqs_host_mark(h, MQS_ACTIVITY_IDLE, 0);
 }
 
 static const mqs_host_api host_api = {
@@ -228,6 +384,7 @@ static const mqs_host_api host_api = {
     .report = host_report,
     .input_set = host_input_set,
     .start_time = host_start_time,
+    .input_restarts = host_input_restarts,
 };
 
 int mqs_host_init(mqs_host *h)

@@ -12,6 +12,8 @@
 #define MQS_HOST_MAX_PORTS 64
 #define MQS_HOST_MAX_REPORTS 16
 #define MQS_HOST_ABSENT UINT32_MAX /* an optional input port left unconnected */
+#define MQS_HOST_LAUNCHER_CHECK_NS (200LL * 1000000) /* how often a worker looks whether mqrun still lives */
+#define MQS_HOST_REFUSALS_LOGGED 20 /* refused calls logged one by one; the rest only counted */
 
 typedef struct mqs_host_report {
     char key[32];
@@ -37,6 +39,12 @@ typedef struct mqs_host {
     uint32_t report_count;
     int verbosity;
     volatile sig_atomic_t *stop_flag; /* set by SIGTERM/SIGINT */
+    mqs_activity activity;            /* as last told to the domain */
+    uint64_t refusals;                /* calls refused for a bad ID or port */
+    /* The launcher (mqrun): pid 0 when run without one. */
+    uint32_t launcher_pid;
+    uint64_t launcher_start_time;     /* its /proc starttime, to tell a reused pid */
+    int64_t launcher_next_check_ns;
 } mqs_host;
 
 /* Fill host->ctx for the block: the service table, caps, state. */
@@ -46,8 +54,29 @@ void mqs_host_fini(mqs_host *host);
 /* Hand the block one input set (h->set describes it): process(), or for a
  * transform() block, allocate on output 0, call it and send (nothing when
  * in[0] is NULL). 0, or the block's or the host's negative error (-EMSGSIZE:
- * output slots too small for a buffer). */
+ * output slots too small for a buffer). Marked as a call (the watchdog's
+ * progress), idle after. */
 int mqs_host_call(mqs_host *h, const mqs_buffer *const *in);
+
+/* The block's init(), produce(), flush() and fini(), marked like mqs_host_call
+ * (init as MQS_ACTIVITY_INIT); a missing callback does nothing and gives 0. */
+int mqs_host_init_block(mqs_host *h);
+int mqs_host_produce(mqs_host *h);
+int mqs_host_flush(mqs_host *h);
+void mqs_host_fini_block(mqs_host *h);
+
+/* Tell the domain what the worker does now (MQS_ACTIVITY_*). Waiting for
+ * input also looks whether the launcher still lives (mqs_host_watch_launcher). */
+void mqs_host_mark(mqs_host *h, mqs_activity activity, uint32_t waiting_on);
+
+/* At most every MQS_HOST_LAUNCHER_CHECK_NS: if the launcher is gone, kill
+ * this worker's process group (what the block started, too) and never
+ * return. Nothing without a launcher pid. */
+void mqs_host_watch_launcher(mqs_host *h);
+
+/* The launcher is gone: say so, kill this worker's process group, this
+ * worker included. Async-signal-safe. */
+_Noreturn void mqs_host_launcher_gone(const char *instance);
 
 /* A block-facing view of a buffer the worker holds. */
 void mqs_host_view(mqs_host *host, mqs_buffer_id id, mqs_buffer *out);

@@ -65,6 +65,7 @@ static int run_unaligned(mqs_host *h)
         mqs_domain_heartbeat(h->domain);
         for (uint32_t i = 0; i < n; i++)
             queues[i] = h->inputs[live[i]];
+        mqs_host_mark(h, MQS_ACTIVITY_WAIT_INPUT, 0);
         int r = mqs_wait_any(h->domain, queues, n, WAIT_SLICE_NS);
         if (r == -ETIMEDOUT)
             continue;
@@ -76,8 +77,8 @@ static int run_unaligned(mqs_host *h)
         if (ended)
             live[r] = live[--n];
     }
-    if (n == 0 && h->desc->flush)
-        return h->desc->flush(&h->ctx);
+    if (n == 0)
+        return mqs_host_flush(h);
     return 0;
 }
 
@@ -185,6 +186,7 @@ static int wait_for_work(aligned *l, int64_t now)
     int64_t deadline = mqs_align_deadline(l->aligner), timeout = WAIT_SLICE_NS;
     if (deadline - now < timeout)
         timeout = deadline > now ? deadline - now : 0;
+    mqs_host_mark(l->h, MQS_ACTIVITY_WAIT_INPUT, 0);
     if (n == 0) {
         mqs_sleep_ns(timeout);
         return mqs_domain_stop_requested(l->h->domain) ? -ECANCELED : 0;
@@ -209,8 +211,8 @@ static int align_loop(aligned *l)
         if (!pulled && !delivered && (rc = wait_for_work(l, now)) < 0)
             return rc == -ECANCELED ? 0 : rc;
     }
-    if (mqs_align_finished(l->aligner) && h->desc->flush)
-        return h->desc->flush(&h->ctx);
+    if (mqs_align_finished(l->aligner))
+        return mqs_host_flush(h);
     return 0;
 }
 

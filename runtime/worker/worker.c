@@ -5,7 +5,10 @@
  * name, here, so the loop never looks anything up), waits for the start
  * gate, then runs the block until end of stream or SIGTERM, closes its
  * outputs (end of stream downstream) and exits 0. Any failure exits non-zero
- * with one line on stderr saying what and where. */
+ * with one line on stderr saying what and where. It dies with mqrun, and
+ * takes its process group (what the block forked) along: at once by its
+ * parent-death signal, or within 200 ms by looking whether mqrun
+ * (--launcher) still lives, which also holds when a wrapper started it. */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,6 +32,8 @@ typedef struct worker_args {
     const char *instance;
     const char *params_json;
     uint32_t process;
+    uint32_t launcher_pid; /* 0: none given */
+    uint64_t launcher_start_time;
     int verbosity;
 } worker_args;
 
@@ -42,16 +47,33 @@ static void on_stop_signal(int sig)
 
 static void usage(FILE *out)
 {
-    fputs("usage: mqs-worker --domain NAME --process N --plugin FILE.so --instance NAME [--params JSON] [-v]\n"
+    fputs("usage: mqs-worker --domain NAME --process N --plugin FILE.so --instance NAME [--params JSON]\n"
+          "                  [--launcher PID:START] [-v]\n"
           "Runs one block of a multiqueue-shm graph. Started by mqrun; not meant to be run by hand.\n"
           "  --domain NAME     shared-memory domain (/mqs.<uid>.<graph>.<run>)\n"
           "  --process N       process slot of this block in the domain\n"
           "  --plugin FILE     block plugin (mqs_block_<type>.so)\n"
           "  --instance NAME   the block's name in the graph\n"
           "  --params JSON     block params as a JSON object (validated against the block)\n"
+          "  --launcher P:S    mqrun's pid and /proc starttime: the worker and its process group end when it is gone\n"
           "  -v, --verbose     more log output (repeat for debug)\n"
           "  -h, --help        this text\n",
           out);
+}
+
+/* PID:STARTTIME, both numbers, the pid not 0. */
+static int parse_launcher(const char *text, worker_args *a)
+{
+    char *end;
+    unsigned long pid = strtoul(text, &end, 10);
+    if (pid == 0 || pid > UINT32_MAX || *end != ':')
+        return -EINVAL;
+    unsigned long long start = strtoull(end + 1, &end, 10);
+    if (*end)
+        return -EINVAL;
+    a->launcher_pid = (uint32_t)pid;
+    a->launcher_start_time = start;
+    return 0;
 }
 
 static int parse_args(int argc, char **argv, worker_args *a)
@@ -59,8 +81,9 @@ static int parse_args(int argc, char **argv, worker_args *a)
     static const struct option opts[] = {
         {"domain", required_argument, 0, 'd'},  {"process", required_argument, 0, 'p'},
         {"plugin", required_argument, 0, 'l'},  {"instance", required_argument, 0, 'i'},
-        {"params", required_argument, 0, 'j'},  {"verbose", no_argument, 0, 'v'},
-        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0},
+        {"params", required_argument, 0, 'j'},  {"launcher", required_argument, 0, 'L'},
+        {"verbose", no_argument, 0, 'v'},       {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
     };
     *a = (worker_args){.params_json = "{}", .verbosity = MQS_LOG_WARN};
     int c;
@@ -71,6 +94,12 @@ static int parse_args(int argc, char **argv, worker_args *a)
         case 'l': a->plugin = optarg; break;
         case 'i': a->instance = optarg; break;
         case 'j': a->params_json = optarg; break;
+        case 'L':
+            if (parse_launcher(optarg, a) != 0) {
+                fprintf(stderr, "mqs-worker: error: --launcher '%s' is not PID:STARTTIME\n", optarg);
+                return -EINVAL;
+            }
+            break;
         case 'v': a->verbosity++; break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return -EINVAL;
@@ -146,7 +175,8 @@ static int run_source(mqs_host *h)
 {
     while (!stop_flag && !mqs_domain_stop_requested(h->domain)) {
         mqs_domain_heartbeat(h->domain);
-        int rc = h->desc->produce(&h->ctx);
+        mqs_host_watch_launcher(h);
+        int rc = mqs_host_produce(h);
         if (rc == MQS_EOS || rc == -ECANCELED)
             return 0;
         if (rc < 0)
@@ -167,25 +197,71 @@ static void print_reports(mqs_host *h)
         mqs_host_logf(h, MQS_LOG_INFO, "%s = %g", h->reports[i].key, h->reports[i].value);
 }
 
+/* The start gate, looked at in slices so a gone launcher is noticed. */
+static int wait_started(mqs_host *h)
+{
+    int64_t deadline = mqs_now_ns() + START_TIMEOUT_NS;
+    for (;;) {
+        int rc = mqs_domain_wait_started(h->domain, MQS_HOST_LAUNCHER_CHECK_NS);
+        if (rc != -ETIMEDOUT || mqs_now_ns() >= deadline)
+            return rc;
+        mqs_host_watch_launcher(h);
+    }
+}
+
 static int run_block(mqs_host *h)
 {
-    int rc = h->desc->init ? h->desc->init(&h->ctx) : 0;
+    int rc = mqs_host_init_block(h);
     h->ctx.params = NULL; /* params are valid during init only */
     if (rc < 0) {
         fprintf(stderr, "%s: error: init failed: %s\n", h->instance, mqs_strerror(rc));
         return EXIT_BLOCK_FAILED;
     }
-    rc = mqs_domain_wait_started(h->domain, START_TIMEOUT_NS);
+    rc = wait_started(h);
     if (rc == 0)
         rc = h->desc->kind == MQS_BLOCK_SOURCE ? run_source(h) : mqs_input_loop_run(h);
     if (rc < 0 && rc != -ECANCELED)
         fprintf(stderr, "%s: error: block stopped: %s\n", h->instance, mqs_strerror(rc));
     else
         close_outputs(h); /* end of stream downstream; a failed block may be restarted instead */
-    if (h->desc->fini)
-        h->desc->fini(&h->ctx);
+    mqs_host_fini_block(h);
     print_reports(h);
     return rc < 0 && rc != -ECANCELED ? EXIT_BLOCK_FAILED : 0;
+}
+
+/* ---- dying with the launcher ---- */
+
+static const char *gone_instance = "mqs-worker";
+static pid_t parent_at_start;
+
+/* PR_SET_PDEATHSIG: the parent (mqrun, or a wrapper that died with it) is gone. */
+static void on_parent_death(int sig)
+{
+    (void)sig;
+    if (getppid() != parent_at_start)
+        mqs_host_launcher_gone(gone_instance);
+}
+
+/* Die with the launcher, even if it is killed with SIGKILL, and take the
+ * block's process group along: at once by the parent-death signal, else
+ * (a wrapper outlives mqrun) when the loops look (mqs_host_watch_launcher).
+ * Without --launcher, the parent-death signal alone. 0, or -ESRCH: gone. */
+static int follow_launcher(const worker_args *a)
+{
+    if (!a->launcher_pid) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        return getppid() == 1 ? -ESRCH : 0;
+    }
+    gone_instance = a->instance;
+    parent_at_start = getppid();
+    struct sigaction sa = {.sa_handler = on_parent_death};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGHUP, &sa, NULL);
+    prctl(PR_SET_PDEATHSIG, SIGHUP);
+    /* A parent that died before prctl sends nothing: look once. */
+    if (getppid() != parent_at_start || !mqs_pid_alive(a->launcher_pid, a->launcher_start_time))
+        return -ESRCH;
+    return 0;
 }
 
 static void install_signals(void)
@@ -202,9 +278,7 @@ int main(int argc, char **argv)
     worker_args a;
     if (parse_args(argc, argv, &a) != 0)
         return EXIT_SETUP_FAILED;
-    /* Die with the launcher, even if it is killed with SIGKILL. */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() == 1)
+    if (follow_launcher(&a) != 0)
         return EXIT_SETUP_FAILED;
     install_signals();
 
@@ -214,7 +288,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: error: %s\n", a.instance, err);
         return EXIT_SETUP_FAILED;
     }
-    mqs_host h = {.desc = plugin.desc, .instance = a.instance, .verbosity = a.verbosity, .stop_flag = &stop_flag};
+    mqs_host h = {.desc = plugin.desc, .instance = a.instance, .verbosity = a.verbosity, .stop_flag = &stop_flag,
+                  .launcher_pid = a.launcher_pid, .launcher_start_time = a.launcher_start_time};
     mqs_params *params = mqs_params_from_json_text(plugin.desc, a.instance, a.params_json, err, sizeof err);
     if (!params) {
         fprintf(stderr, "%s: error: %s\n", a.instance, err);
