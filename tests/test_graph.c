@@ -69,6 +69,7 @@ static const bad_graph bad_graphs[] = {
     {"param_wrong_type.yaml", "5:20: error: block 'cam': param 'fps' must be a single value"},
     {"path_too_long.yaml", "6:11: error: `path` is 4227 bytes long, more than the limit of 4095 (hint: a path relative to the graph file's directory is shorter)"},
     {"period_without_sync.yaml", "7:39: error: block 'sink' input 'in': `period` without a sync policy (hint: `optional` and `period` only matter to `sync`: remove them or add a sync policy)"},
+    {"plugin_path_not_a_file.yaml", "5:11: error: block plugin {dir}/. is not a regular file (hint: `path:` names a shared object, e.g. build/blocks/invert/invert.so)"},
     {"pools_too_big.yaml", "9:7: error: the graph's pools need 65.0 GiB of shared memory, more than the limit of 64 GiB; the biggest is block 'big' output 'out', 65 slots of 1 GiB (hint: lower its `slots` or `slot_size`)"},
     {"required_port_not_connected.yaml", "4:3: error: block 'join' (test_join): input 'b' is not connected (hint: inputs: { b: BLOCK.PORT })"},
     {"self_loop.yaml", "4:3: error: the graph has a cycle: echo -> echo (hint: data must flow one way)"},

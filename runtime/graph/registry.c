@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "registry.h"
@@ -238,6 +239,13 @@ int mqs_registry_open_file(const char *path, const char *type, mqs_plugin *out, 
         snprintf(err, errlen, "block plugin %s: %s (hint: `path:` is relative to the graph file's directory)", path,
                  strerror(errno));
         return -ENOENT;
+    }
+    /* dlopen of a FIFO or a device would wait for a writer: never start one. */
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "block plugin %s is not a regular file (hint: `path:` names a shared object, e.g. "
+                 "build/blocks/invert/invert.so)", path);
+        return -EINVAL;
     }
     void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
