@@ -8,6 +8,7 @@
 
 #include "bench_pipeline.h"
 #include "bench_queue.h"
+#include "bench_restart.h"
 #include "bench_sync.h"
 
 typedef struct bench_command {
@@ -19,6 +20,7 @@ typedef struct bench_command {
 static const bench_command commands[] = {
     {"queue", bench_queue_main, "one queue, two processes: throughput and latency vs bare ring, pipe, socket"},
     {"pipeline", bench_pipeline_main, "source -> passthrough -> sink, 64 B to 4K frames, vs pipe and socket chains"},
+    {"restart", bench_restart_main, "SIGKILL a block of a running graph N times: detection, reclaim, first buffer vs fork+exec"},
     {"sync", bench_sync_main, "aligning 2, 4, 8 inputs per policy: cost vs bare pops, latency with and without hints"},
 };
 
