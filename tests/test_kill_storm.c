@@ -158,6 +158,23 @@ static void witness(const char *block, long long *frames, long long *missing, lo
     json_decref(rep);
 }
 
+/* What mqrun said besides the kills and restarts: on stderr, to explain a failure. */
+static void say_unexpected(const char *err)
+{
+    int shown = 0;
+    for (const char *p = err; *p && shown < 40;) {
+        const char *end = strchr(p, '\n');
+        size_t len = end ? (size_t)(end - p) + 1 : strlen(p);
+        char line[512];
+        snprintf(line, sizeof line, "%.*s", (int)len, p);
+        if (!strstr(line, ") was killed by signal 9 (Killed)") && !strstr(line, "mqrun: restarting block '")) {
+            fprintf(stderr, "mqrun said: %s", line);
+            shown++;
+        }
+        p += len;
+    }
+}
+
 Test(storm, three_hundred_kills_lose_nothing_but_what_the_killed_held)
 {
     unsigned seed = (unsigned)time(NULL);
@@ -180,6 +197,7 @@ Test(storm, three_hundred_kills_lose_nothing_but_what_the_killed_held)
     cr_log_info("%u kills in %lld ms (pass_a1 %d, pass_a2 %d, pass_b %d, tap %d)", kills, (long long)((to - from) / MS),
                 per_victim[0], per_victim[1], per_victim[2], per_victim[3]);
     cr_assert_eq(kills, KILLS);
+    say_unexpected(r.err);
     /* Stopped by SIGINT after blocks failed: 1, never 4 (gave up) or 3 (killed at the end). */
     cr_expect_eq(r.status, 1, "mqrun status %d:\n%.4000s", r.status, r.err);
 
