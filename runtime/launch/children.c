@@ -73,7 +73,7 @@ int mqs_child_start(supervisor *s, uint32_t i)
     child *c = &s->children[i];
     mqs_process_stats ps;
     mqs_process_stats_get(s->domain, i + 1, &ps);
-    mqs_watch_start(&c->watch, ps.calls);
+    c->calls_at_start = ps.calls; /* the watchdog's baseline: its predecessor's count */
     c->pid = pid;
     c->state = CHILD_RUNNING;
     c->started_ns = mqs_now_ns();

@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,18 +19,6 @@
 
 #define HARD_STOP_NS (2LL * 1000000000) /* from SIGTERM to everyone until SIGKILL */
 #define ATTACH_POLL_NS (5LL * 1000000)  /* while starting: how often to look who attached */
-
-void mqs_say(const supervisor *s, int level, const char *fmt, ...)
-{
-    if (s->opt->verbosity < level)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("mqrun: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
 
 /* Blocks running or waiting for a restart. */
 static uint32_t alive(const supervisor *s)

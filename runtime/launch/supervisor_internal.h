@@ -4,7 +4,8 @@
  *   children.c       starting workers, signalling them, reaping what ends
  *   block_end.c      a block's process ended: reclaim, restart or give up
  *   restart_policy.c the decisions of the restart policy (pure)
- *   watchdog.c       hung blocks (judging is pure; sampling kills)  */
+ *   watchdog.c       hung blocks (judging is pure; sampling kills)
+ *   say.c            what mqrun says on stderr */
 #ifndef MQS_SUPERVISOR_INTERNAL_H
 #define MQS_SUPERVISOR_INTERNAL_H
 
@@ -32,6 +33,7 @@ typedef struct child {
     int64_t restart_at;         /* > 0: start it again at this time */
     mqs_watch_verdict killed_for; /* the watchdog killed it: it ends as hung */
     mqs_restart_state restarts;
+    uint64_t calls_at_start;    /* the slot's call count when this process was started */
     mqs_watch watch;
 } child;
 

@@ -88,6 +88,10 @@ int64_t mqs_watchdog_sample(supervisor *s, int64_t now)
         child *c = &s->children[i];
         if (c->state != CHILD_RUNNING || c->killed_for != MQS_WATCH_OK)
             continue;
+        if (c->watch.pid != c->pid) { /* a new process on the slot */
+            mqs_watch_start(&c->watch, c->calls_at_start);
+            c->watch.pid = c->pid;
+        }
         const mqs_graph_supervision *sv = &s->blocks[i].supervision;
         int64_t period = mqs_watch_period(&c->watch, sv);
         if (period == 0)

@@ -19,6 +19,7 @@ typedef struct mqs_watch {
     uint64_t calls;
     int64_t since_ns;      /* when this activity and count were first seen; 0: not sampled yet */
     uint64_t calls_at_start; /* the slot's count when the process was started (left by its predecessor) */
+    int32_t pid;             /* the process watched: another one starts a new watch */
 } mqs_watch;
 
 typedef enum mqs_watch_verdict {
