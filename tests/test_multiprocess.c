@@ -747,8 +747,19 @@ static void drain_and_check(mqs_domain *d)
 
 #define KILL_ROUNDS 200
 
+/* The fan-out queues 2 and 3 stay full until the end: every send drops on
+ * both (drop_newest) or steals the same oldest buffer from both
+ * (drop_oldest), the same buffer changing count on two queues of one send. */
+static void drain_fanout(mqs_domain *d, int fanout)
+{
+    mqs_buffer_id id;
+    for (int q = 2; q < 2 + fanout; q++)
+        while (mqs_queue_receive(d, (uint32_t)q, &id, 0) == 0)
+            cr_assert(eq(int, mqs_buffer_unref(d, id), 0));
+}
+
 /* Returns how many buffers the worker allocated before it was killed. */
-static uint64_t kill_once(child_args *a, unsigned *seed, int round, mqs_queue_policy policy)
+static uint64_t kill_once(child_args *a, unsigned *seed, int round, mqs_queue_policy policy, int fanout)
 {
     mqst_topo t;
     mqst_topo_init(&t, "mp", 2);
@@ -758,6 +769,8 @@ static uint64_t kill_once(child_args *a, unsigned *seed, int round, mqs_queue_po
     mqst_add_output(&t, 0, 1);
     mqst_add_queue(&t, 0, 0, 8, policy);
     mqst_add_queue(&t, 1, 1, 8, MQS_POLICY_BLOCK);
+    for (int k = 0; k < fanout; k++)
+        mqst_add_queue(&t, 0, 0, 4, policy);
     mqs_domain *d = mqst_create(&t);
     snprintf(a->name, sizeof a->name, "%s", mqs_domain_name(d));
     parent_refill(d);
@@ -772,6 +785,7 @@ static uint64_t kill_once(child_args *a, unsigned *seed, int round, mqs_queue_po
     int released = mqs_reclaim(d, 1);
     cr_assert(ge(int, released, 0), "round %d: reclaim: %s", round, mqs_strerror(released));
     drain_and_check(d);
+    drain_fanout(d, fanout);
     /* What we queued for it waits for a restart that will not come. */
     cr_assert(ge(int, mqs_process_disconnect(d, 1), 0));
     uint32_t leaked = mqst_pool_stats(d, 0).in_use + mqst_pool_stats(d, 1).in_use;
@@ -785,7 +799,7 @@ static uint64_t kill_once(child_args *a, unsigned *seed, int round, mqs_queue_po
     return work;
 }
 
-static void kill_at_random_points(mqs_queue_policy policy)
+static void kill_at_random_points(mqs_queue_policy policy, int fanout)
 {
     /* MQST_SEED=<n> replays the kill times of a failed run. */
     const char *env = getenv("MQST_SEED");
@@ -799,10 +813,20 @@ static void kill_at_random_points(mqs_queue_policy policy)
     mqst_release(first);
     uint64_t work = 0;
     for (int round = 0; round < KILL_ROUNDS; round++)
-        work += kill_once(&a, &seed, round, policy);
+        work += kill_once(&a, &seed, round, policy, fanout);
     /* The kills must land in a busy worker, not before it started. */
     cr_assert(gt(u64, work, 100 * KILL_ROUNDS), "the worker hardly ran: %llu allocs", (unsigned long long)work);
 }
 
-Test(mp, kills_at_random_points_leak_nothing_drop_newest) { kill_at_random_points(MQS_POLICY_DROP_NEWEST); }
-Test(mp, kills_at_random_points_leak_nothing_drop_oldest) { kill_at_random_points(MQS_POLICY_DROP_OLDEST); }
+Test(mp, kills_at_random_points_leak_nothing_drop_newest) { kill_at_random_points(MQS_POLICY_DROP_NEWEST, 0); }
+Test(mp, kills_at_random_points_leak_nothing_drop_oldest) { kill_at_random_points(MQS_POLICY_DROP_OLDEST, 0); }
+
+/* A send that drops, or steals, the same buffer on two queues in a row. */
+Test(mp, kills_at_random_points_leak_nothing_fanout_drop_newest)
+{
+    kill_at_random_points(MQS_POLICY_DROP_NEWEST, 2);
+}
+Test(mp, kills_at_random_points_leak_nothing_fanout_drop_oldest)
+{
+    kill_at_random_points(MQS_POLICY_DROP_OLDEST, 2);
+}

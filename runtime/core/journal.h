@@ -52,10 +52,14 @@ static inline void mqsi_journal_stage(mqs_domain *d, uint32_t stage)
 }
 
 /* queue is written last and vouches for position and stolen: a kill between
- * the stores must not pair a new queue with an earlier push's position. */
+ * the stores must not pair a new queue with an earlier push's position. The
+ * count changes of earlier queues are settled by the stage: forgotten, so
+ * that a drop or steal of the same buffer on an earlier queue of a fan-out
+ * is not taken for this queue's. */
 static inline void mqsi_journal_queue(mqs_domain *d, uint32_t queue, uint64_t position)
 {
     mqsi_note(queue, UINT32_MAX);
+    mqsi_note(change_id, 0);
     mqsi_after_note();
     mqsi_note(position, position);
     mqsi_note(stolen, 0);
@@ -76,9 +80,13 @@ static inline void mqsi_journal_stolen(mqs_domain *d, mqs_buffer_id id)
     mqsi_after_note();
 }
 
-/* About to change id's count by delta; the holder bit will then read bit_after. */
+/* About to change id's count by delta; the holder bit will then read bit_after.
+ * id is cleared first and written last: it vouches for delta and bit, which
+ * an earlier change of the same buffer must not lend it. */
 static inline void mqsi_journal_change(mqs_domain *d, mqs_buffer_id id, int32_t delta, uint32_t bit_after)
 {
+    mqsi_note(change_id, 0);
+    mqsi_after_note();
     mqsi_note(change_delta, delta);
     mqsi_note(change_bit, bit_after);
     mqsi_after_note();
