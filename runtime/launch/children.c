@@ -18,8 +18,49 @@ int mqs_children_become_reaper(void)
     return prctl(PR_SET_CHILD_SUBREAPER, 1) == 0 ? 0 : -errno;
 }
 
-/* In the child: never returns. */
-static void exec_worker(const supervisor *s, uint32_t i, pid_t parent)
+/* A worker's command line, made before fork: between fork and exec the
+ * child may only make async-signal-safe calls (a plugin's library may have
+ * started a thread in mqrun, holding stdio's lock at the fork). */
+typedef struct worker_command {
+    char slot[16], launcher[48];
+    const char *argv[20];
+    char failed[512]; /* what the child says if exec fails, before the reason */
+} worker_command;
+
+static void make_command(const supervisor *s, uint32_t i, pid_t parent, worker_command *w)
+{
+    snprintf(w->slot, sizeof w->slot, "%u", i + 1);
+    snprintf(w->launcher, sizeof w->launcher, "%d:%llu", (int)parent, (unsigned long long)s->start_time);
+    snprintf(w->failed, sizeof w->failed, "mqrun: error: cannot run worker %s (set MQS_WORKER to its path): ",
+             s->opt->worker_path);
+    const mqs_launch_block *b = &s->blocks[i];
+    int n = 0;
+    w->argv[n++] = "mqs-worker";
+    w->argv[n++] = "--domain";
+    w->argv[n++] = mqs_domain_name(s->domain);
+    w->argv[n++] = "--process";
+    w->argv[n++] = w->slot;
+    w->argv[n++] = "--plugin";
+    w->argv[n++] = b->plugin_path;
+    w->argv[n++] = "--instance";
+    w->argv[n++] = b->instance;
+    w->argv[n++] = "--params";
+    w->argv[n++] = b->params_json;
+    w->argv[n++] = "--launcher";
+    w->argv[n++] = w->launcher;
+    for (int v = 1; v < s->opt->verbosity && n < 18; v++)
+        w->argv[n++] = "-v";
+    w->argv[n] = NULL;
+}
+
+static void say_raw(const char *text)
+{
+    ssize_t unused = write(STDERR_FILENO, text, strlen(text));
+    (void)unused;
+}
+
+/* In the child: never returns. Async-signal-safe calls only. */
+static void exec_worker(const supervisor *s, const worker_command *w, pid_t parent)
 {
     setpgid(0, 0);
     /* Workers die with the launcher, even if it is killed with SIGKILL. */
@@ -29,37 +70,19 @@ static void exec_worker(const supervisor *s, uint32_t i, pid_t parent)
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    char slot[16], launcher[48];
-    snprintf(slot, sizeof slot, "%u", i + 1);
-    snprintf(launcher, sizeof launcher, "%d:%llu", (int)parent, (unsigned long long)s->start_time);
-    const mqs_launch_block *b = &s->blocks[i];
-    const char *argv[20];
-    int n = 0;
-    argv[n++] = "mqs-worker";
-    argv[n++] = "--domain";
-    argv[n++] = mqs_domain_name(s->domain);
-    argv[n++] = "--process";
-    argv[n++] = slot;
-    argv[n++] = "--plugin";
-    argv[n++] = b->plugin_path;
-    argv[n++] = "--instance";
-    argv[n++] = b->instance;
-    argv[n++] = "--params";
-    argv[n++] = b->params_json;
-    argv[n++] = "--launcher";
-    argv[n++] = launcher;
-    for (int v = 1; v < s->opt->verbosity && n < 18; v++)
-        argv[n++] = "-v";
-    argv[n] = NULL;
-    execv(s->opt->worker_path, (char *const *)argv);
-    fprintf(stderr, "mqrun: error: cannot run worker %s: %s (set MQS_WORKER to its path)\n", s->opt->worker_path,
-            strerror(errno));
+    execv(s->opt->worker_path, (char *const *)w->argv);
+    const char *why = strerrordesc_np(errno); /* a static string: no locale, no lock */
+    say_raw(w->failed);
+    say_raw(why ? why : "unknown error");
+    say_raw("\n");
     _exit(MQS_RUN_SETUP_FAILED);
 }
 
 int mqs_child_start(supervisor *s, uint32_t i)
 {
     pid_t parent = getpid();
+    worker_command command;
+    make_command(s, i, parent, &command);
     pid_t pid = fork();
     if (pid < 0) {
         int err = -errno;
@@ -67,7 +90,7 @@ int mqs_child_start(supervisor *s, uint32_t i)
         return err;
     }
     if (pid == 0)
-        exec_worker(s, i, parent);
+        exec_worker(s, &command, parent);
     /* Both sides set the group, so it exists before either goes on. */
     setpgid(pid, pid);
     child *c = &s->children[i];
