@@ -201,6 +201,26 @@ Test(faults, crashed_blocks_are_reclaimed_and_restarted)
     assert_nothing_left("mqstest_faults_crash");
 }
 
+/* A clean exit that never detached (a library's _exit(0)) still gives back
+ * what the block held, and its slot is free for the restart. */
+Test(faults, a_block_that_exits_without_detaching_gives_back_what_it_held)
+{
+    const char *args[] = {"--stats-json", stats_path(), "--set", report_set("check"),
+                          "--set", marker_set("quits"), faults_graph("exit0.yaml"), NULL};
+    run_result r;
+    run_mqrun(args, 0, &r);
+    cr_assert_eq(r.status, 0, "a clean exit is no failure: status %d:\n%s", r.status, r.err);
+    const char *stats = stats_path();
+    cr_expect_eq(restarts_of(stats, "quits"), 1, "%s", r.err);
+    cr_expect_eq(final_field(stats, "blocks", "quits", "reclaimed"), 3, "the buffer in process() and the two kept");
+    long long frames, missing, corrupt;
+    sink_report(tmp_path("report.json"), "check", &frames, &missing, &corrupt);
+    cr_expect_eq(frames + missing, 60);
+    cr_expect_eq(corrupt, 0);
+    expect_pools_free(stats);
+    assert_nothing_left("mqstest_faults_exit0");
+}
+
 /* ---- hangs ---- */
 
 /* A hung block killed after its limit (1000 ms), restarted, the run on. */

@@ -1,6 +1,8 @@
 /* One process named for good: a pid and the kernel's start time of it
  * (/proc/PID/stat field 22). Pids are reused; the pair is not. */
+#include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -42,8 +44,10 @@ bool mqs_pid_alive(uint32_t pid, uint64_t start_time)
     if (pid == 0)
         return false;
     uint64_t now = mqs_pid_start_time((pid_t)pid);
+    /* /proc unreadable (out of file descriptors, say) is no proof of death:
+     * ask the kernel whether the pid exists, and if so take it as alive. */
     if (now == 0)
-        return false;
+        return kill((pid_t)pid, 0) == 0 || errno == EPERM;
     /* A zombie still has its /proc entry; it is dead for our purposes. */
     char path[64], state = 0, buf[512];
     snprintf(path, sizeof path, "/proc/%u/stat", pid);

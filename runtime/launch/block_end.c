@@ -28,11 +28,13 @@ static void describe_failure(const supervisor *s, uint32_t i, int status)
 }
 
 /* Give back what the block held, and say (-v) how long its death took to
- * handle, from the wake-up for SIGCHLD to the end of reclaim. */
-static void give_back(supervisor *s, uint32_t i, bool clean)
+ * handle, from the wake-up for SIGCHLD to the end of reclaim. Even after a
+ * clean exit: a block whose library called exit(0) never detached, and
+ * after a detach reclaim finds nothing and frees the slot. */
+static void give_back(supervisor *s, uint32_t i)
 {
     int released = 0;
-    for (int tries = 0; !clean && tries < RECLAIM_PATIENCE; tries++) {
+    for (int tries = 0; tries < RECLAIM_PATIENCE; tries++) {
         released = mqs_reclaim(s->domain, i + 1);
         if (released != -EBUSY)
             break;
@@ -83,6 +85,21 @@ static bool setup_failure(const supervisor *s, int status)
     return s->phase == PHASE_STARTING && WIFEXITED(status) && WEXITSTATUS(status) >= 2;
 }
 
+/* Every input of block i reached end of stream (closed, nothing queued):
+ * restarted, it would only find that again. A source has no inputs. */
+static bool inputs_ended(const supervisor *s, uint32_t i)
+{
+    uint32_t inputs = 0;
+    for (uint32_t q = 0; q < mqs_domain_queue_count(s->domain); q++) {
+        if (mqs_queue_consumer(s->domain, q) != i + 1)
+            continue;
+        if (!mqs_queue_is_closed(s->domain, q) || mqs_queue_length(s->domain, q) > 0)
+            return false;
+        inputs++;
+    }
+    return inputs > 0;
+}
+
 static void apply_policy(supervisor *s, uint32_t i, bool clean, int status)
 {
     child *c = &s->children[i];
@@ -92,7 +109,7 @@ static void apply_policy(supervisor *s, uint32_t i, bool clean, int status)
     if (setup_failure(s, status)) {
         mqs_say(s, 0, "error: block '%s' could not start (see its message above)", s->blocks[i].instance);
         s->setup_failed = true;
-    } else if (s->phase <= PHASE_RUNNING) { /* never while stopping */
+    } else if (s->phase <= PHASE_RUNNING && !(clean && inputs_ended(s, i))) { /* never while stopping */
         v = mqs_restart_decide(sv, &c->restarts, clean, mqs_now_ns() - c->started_ns, &delay);
     }
     if (v == MQS_RESTART_AFTER) {
@@ -124,7 +141,7 @@ void mqs_block_ended(supervisor *s, uint32_t i, int status)
     }
     if (stopped && WTERMSIG(status) == SIGKILL)
         s->killed = true;
-    give_back(s, i, clean); /* a clean exit detached and gave everything back itself */
+    give_back(s, i);
     apply_policy(s, i, clean, status);
     c->pid = 0;
 }

@@ -8,6 +8,7 @@
  *   bad_output      sends on output 1 (the port index of its output; it has one output)
  *   write_input     writes into an input buffer (mapped read-only: SIGSEGV)
  *   segv, abort     crashes
+ *   exit0           _exit(0) in process(): "clean", but without detaching
  *   hang            never returns from process()
  *   init_hang       never returns from init()
  *   init_fail       init() fails, every time
@@ -132,6 +133,8 @@ static void misbehave(mqs_block_ctx *ctx, state *s, const mqs_buffer *in)
         abort();
     else if (is(s, "hang"))
         sleep_forever();
+    else if (is(s, "exit0"))
+        _exit(0);
     else
         misuse_ids(ctx, s, in);
 }
@@ -178,7 +181,7 @@ static const mqs_port_spec ports[] = {
 static const mqs_param_spec params[] = {
     {.key = "fault", .type = MQS_PARAM_ENUM, .default_value = "none",
      .choices = "none|made_up_id|stale_id|foreign_id|double_release|bad_output|write_input|segv|abort|hang|"
-                "init_hang|init_fail|fork_child",
+                "init_hang|init_fail|fork_child|exit0",
      .help = "how to misbehave"},
     {.key = "at", .type = MQS_PARAM_INT, .default_value = "1", .min = 1, .max = 1e9,
      .help = "on which input buffer of the process (counted from 1)"},
