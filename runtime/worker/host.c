@@ -39,8 +39,14 @@ void mqs_host_watch_launcher(mqs_host *h)
 void mqs_host_launcher_gone(const char *instance)
 {
     static const char why[] = ": error: the launcher (mqrun) is gone: stopping the block and what it started\n";
-    ssize_t ignored = write(STDERR_FILENO, instance, strlen(instance));
-    ignored = write(STDERR_FILENO, why, sizeof why - 1);
+    /* One write, so that the lines of blocks dying at once do not interleave;
+     * memcpy and write only: this may run in a signal handler. */
+    char line[256];
+    size_t n = strlen(instance);
+    n = n < sizeof line - sizeof why ? n : sizeof line - sizeof why;
+    memcpy(line, instance, n);
+    memcpy(line + n, why, sizeof why - 1);
+    ssize_t ignored = write(STDERR_FILENO, line, n + sizeof why - 1);
     (void)ignored;
     /* mqrun made this worker's process group; whatever the block forked is in it. */
     kill(0, SIGKILL);
