@@ -115,9 +115,27 @@ uint32_t mqs_domain_output_count(const mqs_domain *d);
 uint32_t mqs_domain_queue_count(const mqs_domain *d);
 uint32_t mqs_domain_process_count(const mqs_domain *d);
 
+/* ---- the runs of this user (core/runs.c) ---- */
+
 /* Unlink the objects of runs of `graph` (all graphs if NULL) owned by this
  * user whose creator process is gone. Returns how many runs were removed. */
 int mqs_domain_remove_stale(const char *graph);
+
+/* One run (domain) of this user, as its control object tells. */
+typedef struct mqs_run_info {
+    char domain[160];            /* the name to attach: /mqs.UID.GRAPH.RUN */
+    char graph[MQS_NAME_MAX];
+    char run_id[MQS_NAME_MAX];
+    uint32_t launcher_pid;       /* its creator; 0 when the object could not be read */
+    bool alive;                  /* the creator still runs (same pid and start time) */
+    uint32_t blocks;             /* process slots other than the launcher's */
+    uint32_t running;            /* of them, attached by a live process now */
+    int64_t uptime_ns;           /* since the start gate opened; -1: not started */
+} mqs_run_info;
+
+/* The runs of `graph` (all if NULL) of this user, read-only, in /dev/shm's
+ * order: fills at most `cap` and returns how many there are, or -errno. */
+int mqs_runs_list(const char *graph, mqs_run_info *out, uint32_t cap);
 
 /* The caps stored with an output; NULL for a bad index. */
 const mqs_caps *mqs_output_caps(const mqs_domain *d, uint32_t output);

@@ -1,6 +1,5 @@
 /* Domains: lay out, create, attach to, detach from and destroy the segments
  * of one run of a graph. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -503,7 +502,7 @@ int mqs_domain_create(const mqs_domain_config *config, mqs_domain **out)
 
 /* Offsets in a control segment come from another process: check them before
  * use, so a corrupt segment gives -EBADMSG instead of a wild pointer. */
-static int check_control_bounds(const char *name, const mqs_control *c, size_t size)
+int mqsi_control_bounds_check(const char *name, const mqs_control *c, size_t size)
 {
     uint64_t ends[] = {
         c->processes_offset + (uint64_t)c->process_count * sizeof(mqs_process_shared),
@@ -575,7 +574,7 @@ static int attach_control(mqs_domain *d, const char *name, uint32_t process)
     if (rc == 0 && d->ctl_size < sizeof(mqs_control))
         rc = mqsi_fail(-EBADMSG, "%s is truncated", ctl_name);
     if (rc == 0)
-        rc = check_control_bounds(ctl_name, d->ctl, d->ctl_size);
+        rc = mqsi_control_bounds_check(ctl_name, d->ctl, d->ctl_size);
     if (rc == 0 && process >= d->ctl->process_count)
         rc = mqsi_fail(-ERANGE, "%s: process slot %u does not exist (the domain has %u)", name, process,
                        d->ctl->process_count);
@@ -776,46 +775,4 @@ int mqs_domain_wait_started(mqs_domain *d, int64_t timeout_ns)
 void mqs_domain_heartbeat(mqs_domain *d)
 {
     atomic_store_explicit(&d->self->heartbeat_ns, (uint64_t)mqs_now_ns(), memory_order_relaxed);
-}
-
-/* ---- stale runs ---- */
-
-/* A leftover object is stale when the process that created it is gone. */
-static bool object_is_stale(const char *file)
-{
-    char name[NAME_MAX + 2];
-    snprintf(name, sizeof name, "/%s", file);
-    int fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
-    if (fd < 0)
-        return false;
-    mqs_segment_header h;
-    ssize_t n = pread(fd, &h, sizeof h, 0);
-    struct stat st;
-    bool have_stat = fstat(fd, &st) == 0;
-    close(fd);
-    if (n != (ssize_t)sizeof h || h.magic != MQS_SEGMENT_MAGIC)
-        /* Died between creating and writing the header: old enough means dead. */
-        return have_stat && time(NULL) - st.st_mtime > 60;
-    return !mqs_pid_alive(h.creator_pid, h.creator_start_time);
-}
-
-int mqs_domain_remove_stale(const char *graph)
-{
-    char prefix[MQS_NAME_MAX + 32];
-    snprintf(prefix, sizeof prefix, "mqs.%u.%s%s", (unsigned)getuid(), graph ? graph : "", graph ? "." : "");
-    DIR *dir = opendir("/dev/shm");
-    if (!dir)
-        return 0;
-    int removed = 0;
-    struct dirent *e;
-    while ((e = readdir(dir)) != NULL) {
-        if (strncmp(e->d_name, prefix, strlen(prefix)) != 0 || !object_is_stale(e->d_name))
-            continue;
-        char name[NAME_MAX + 2];
-        snprintf(name, sizeof name, "/%s", e->d_name);
-        if (shm_unlink(name) == 0 && strstr(e->d_name, ".ctl"))
-            removed++;
-    }
-    closedir(dir);
-    return removed;
 }

@@ -61,6 +61,8 @@ int mqsi_shm_map(const char *name, bool writable, void **out, size_t *size_out);
 void mqsi_shm_unmap(void *addr, size_t size);
 void mqsi_segment_header_init(mqs_segment_header *h, uint32_t kind, uint64_t size);
 int mqsi_segment_header_check(const char *name, const mqs_segment_header *h, uint32_t kind, size_t mapped);
+/* A mapped control segment's counts and offsets stay inside its `size`. */
+int mqsi_control_bounds_check(const char *name, const mqs_control *c, size_t size);
 
 /* ---- held.c: this process's held-reference table ---- */
 uint32_t mqsi_held_count_of(const mqs_domain *d, mqs_buffer_id id);
