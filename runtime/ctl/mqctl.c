@@ -1,0 +1,174 @@
+/* mqctl: see the running graphs of this user. `mqctl ls` lists them (live
+ * and dead runs), `mqctl clean` removes what dead runs left. Reads the
+ * shared-memory objects only: it never takes a block's place nor slows one. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mqs/mqs.h"
+
+#define MAX_RUNS 1024
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *usage;
+    const char *summary;
+} command;
+
+static int cmd_ls(int argc, char **argv);
+static int cmd_clean(int argc, char **argv);
+
+static const command commands[] = {
+    {"ls", cmd_ls, "mqctl ls [GRAPH] [--json]",
+     "list the running graphs of this user (and dead runs, which the next mqrun or `mqctl clean` removes)"},
+    {"clean", cmd_clean, "mqctl clean [GRAPH]", "remove the shared-memory objects dead runs left behind"},
+};
+#define COMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: mqctl COMMAND [options]   (mqctl COMMAND --help for its options)\n"
+                 "See the multiqueue-shm graphs of this user.\n\n");
+    for (size_t i = 0; i < COMMANDS; i++)
+        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\nExit status: 0 done, 1 it failed (the message says why), 2 bad usage. See docs/mqctl.md.\n");
+}
+
+static bool wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return true;
+    return false;
+}
+
+/* ---- ls ---- */
+
+static void format_uptime(int64_t ns, char *out, size_t size)
+{
+    if (ns < 0) {
+        snprintf(out, size, "-");
+        return;
+    }
+    long long s = ns / 1000000000LL;
+    if (s < 60)
+        snprintf(out, size, "%.1fs", (double)ns / 1e9);
+    else if (s < 3600)
+        snprintf(out, size, "%lldm%02llds", s / 60, s % 60);
+    else
+        snprintf(out, size, "%lldh%02lldm", s / 3600, s / 60 % 60);
+}
+
+static const char *run_state(const mqs_run_info *r)
+{
+    if (!r->alive)
+        return "dead";
+    return r->uptime_ns < 0 ? "starting" : "running";
+}
+
+static void print_table(const mqs_run_info *runs, int n)
+{
+    printf("%-24s %-20s %8s %10s %7s  %s\n", "GRAPH", "RUN", "LAUNCHER", "UPTIME", "BLOCKS", "STATE");
+    for (int i = 0; i < n; i++) {
+        const mqs_run_info *r = &runs[i];
+        char up[32], blocks[32];
+        format_uptime(r->alive ? r->uptime_ns : -1, up, sizeof up);
+        snprintf(blocks, sizeof blocks, "%u/%u", r->running, r->blocks);
+        printf("%-24s %-20s %8u %10s %7s  %s\n", r->graph, r->run_id, r->launcher_pid, up, blocks, run_state(r));
+    }
+    for (int i = 0; i < n; i++)
+        if (!runs[i].alive) {
+            printf("\ndead runs: their mqrun is gone; `mqctl clean` (or the next mqrun of the graph) removes them\n");
+            break;
+        }
+}
+
+static void print_json(const mqs_run_info *runs, int n)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < n; i++) {
+        const mqs_run_info *r = &runs[i];
+        json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:I}", "graph", r->graph, "run",
+                                           r->run_id, "domain", r->domain, "launcher_pid",
+                                           (json_int_t)r->launcher_pid, "state", run_state(r), "blocks",
+                                           (json_int_t)r->blocks, "running", (json_int_t)r->running, "uptime_ns",
+                                           (json_int_t)(r->alive ? r->uptime_ns : -1)));
+    }
+    json_dumpf(a, stdout, JSON_COMPACT);
+    putchar('\n');
+    json_decref(a);
+}
+
+static int cmd_ls(int argc, char **argv)
+{
+    const char *graph = NULL;
+    bool json = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            json = true;
+        else if (argv[i][0] == '-' || graph) {
+            fprintf(stderr, "mqctl ls: unexpected argument '%s' (usage: %s)\n", argv[i], commands[0].usage);
+            return 2;
+        } else
+            graph = argv[i];
+    }
+    static mqs_run_info runs[MAX_RUNS];
+    int n = mqs_runs_list(graph, runs, MAX_RUNS);
+    if (n < 0) {
+        fprintf(stderr, "mqctl ls: cannot read /dev/shm: %s\n", strerror(-n));
+        return 1;
+    }
+    n = n < MAX_RUNS ? n : MAX_RUNS;
+    if (json)
+        print_json(runs, n);
+    else if (n == 0 && graph)
+        printf("no run of graph '%s'\n", graph);
+    else if (n == 0)
+        printf("no graphs running\n");
+    else
+        print_table(runs, n);
+    return 0;
+}
+
+/* ---- clean ---- */
+
+static int cmd_clean(int argc, char **argv)
+{
+    if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
+        fprintf(stderr, "mqctl clean: unexpected argument '%s' (usage: %s)\n", argv[argc - 1], commands[1].usage);
+        return 2;
+    }
+    const char *graph = argc == 2 ? argv[1] : NULL;
+    int removed = mqs_domain_remove_stale(graph);
+    printf("removed %d dead run%s%s%s\n", removed, removed == 1 ? "" : "s", graph ? " of graph " : "",
+           graph ? graph : "");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("mqctl (multiqueue-shm) %s\n", MQS_VERSION_STRING);
+        return 0;
+    }
+    for (size_t i = 0; i < COMMANDS; i++) {
+        if (strcmp(argv[1], commands[i].name) != 0)
+            continue;
+        if (wants_help(argc - 1, argv + 1)) {
+            printf("usage: %s\n%s\n", commands[i].usage, commands[i].summary);
+            return 0;
+        }
+        return commands[i].run(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "mqctl: unknown command '%s' (commands:", argv[1]);
+    for (size_t i = 0; i < COMMANDS; i++)
+        fprintf(stderr, " %s", commands[i].name);
+    fprintf(stderr, "; mqctl --help)\n");
+    return 2;
+}
