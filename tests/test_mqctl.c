@@ -1,7 +1,8 @@
 /* mqctl end to end: the real mqctl against runs of the real mqrun. `ls`
  * lists a running graph with its launcher, blocks and uptime, then the same
- * run as dead once mqrun is killed; `clean` removes it; usage errors say
- * what is wrong and exit 2. */
+ * run as dead once mqrun is killed; `clean` removes it; `blocks` lists what
+ * `mqrun --list-blocks` lists and describes one type; usage errors say what
+ * is wrong and exit 2. */
 #include <criterion/criterion.h>
 #include <jansson.h>
 #include <signal.h>
@@ -123,7 +124,7 @@ Test(mqctl, usage_errors_say_what_is_wrong)
     const char *unknown[] = {"lss", NULL};
     mqctl(unknown, &r);
     cr_expect_eq(r.status, 2);
-    cr_expect_str_eq(r.err, "mqctl: unknown command 'lss' (commands: ls clean; mqctl --help)\n");
+    cr_expect_str_eq(r.err, "mqctl: unknown command 'lss' (commands: ls clean blocks; mqctl --help)\n");
     const char *extra[] = {"ls", "a", "b", NULL};
     mqctl(extra, &r);
     cr_expect_eq(r.status, 2);
@@ -136,4 +137,33 @@ Test(mqctl, usage_errors_say_what_is_wrong)
     mqctl(none, &r);
     cr_expect_eq(r.status, 0);
     cr_expect_str_eq(r.out, "no run of graph '" GRAPH "'\n");
+}
+
+Test(mqctl, blocks_lists_the_types_as_mqrun_does_and_shows_one)
+{
+    const char *list[] = {"blocks", NULL};
+    run_result r;
+    mqctl(list, &r);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_expect(strstr(r.out, "passthrough      forwards every buffer unchanged (zero copy)\n"), "%s", r.out);
+    static run_result m;
+    const char *mqrun_list[] = {"--list-blocks", NULL};
+    run_mqrun(mqrun_list, 0, &m);
+    cr_assert_eq(m.status, 0);
+    cr_expect_str_eq(r.out, m.out, "mqctl blocks and mqrun --list-blocks disagree");
+
+    const char *scale[] = {"blocks", "scale", NULL};
+    mqctl(scale, &r);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_expect(strncmp(r.out, "scale: resizes video (bilinear)\n  kind: filter, SDK 1.", 52) == 0, "%s", r.out);
+    cr_expect(strstr(r.out, "\ninputs:\n  in             gray8, rgb24 or i420\n"), "%s", r.out);
+    cr_expect(strstr(r.out, "\noutputs:\n  out            the same format at width x height\n"), "%s", r.out);
+    cr_expect(strstr(r.out, "  width          int       default (required), 1 to 7680\n"
+                            "                 output width in pixels\n"), "%s", r.out);
+
+    const char *typo[] = {"blocks", "pattern_sorce", NULL};
+    mqctl(typo, &r);
+    cr_expect_eq(r.status, 1);
+    cr_expect(strstr(r.err, "mqctl blocks: unknown block type 'pattern_sorce' (hint: did you mean 'pattern_source'?"),
+              "%s", r.err);
 }

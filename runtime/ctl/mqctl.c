@@ -1,11 +1,13 @@
 /* mqctl: see the running graphs of this user. `mqctl ls` lists them (live
- * and dead runs), `mqctl clean` removes what dead runs left. Reads the
- * shared-memory objects only: it never takes a block's place nor slows one. */
+ * and dead runs), `mqctl clean` removes what dead runs left, `mqctl blocks`
+ * describes the block types. Reads the shared-memory objects only: it never
+ * takes a block's place nor slows one. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "graph/catalogue.h"
 #include "mqs/mqs.h"
 
 #define MAX_RUNS 1024
@@ -19,11 +21,14 @@ typedef struct command {
 
 static int cmd_ls(int argc, char **argv);
 static int cmd_clean(int argc, char **argv);
+static int cmd_blocks(int argc, char **argv);
 
 static const command commands[] = {
     {"ls", cmd_ls, "mqctl ls [GRAPH] [--json]",
      "list the running graphs of this user (and dead runs, which the next mqrun or `mqctl clean` removes)"},
     {"clean", cmd_clean, "mqctl clean [GRAPH]", "remove the shared-memory objects dead runs left behind"},
+    {"blocks", cmd_blocks, "mqctl blocks [TYPE]",
+     "list the block types found (MQS_BLOCK_PATH, then the built-in ones), or show one: its ports and params"},
 };
 #define COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -144,6 +149,26 @@ static int cmd_clean(int argc, char **argv)
     int removed = mqs_domain_remove_stale(graph);
     printf("removed %d dead run%s%s%s\n", removed, removed == 1 ? "" : "s", graph ? " of graph " : "",
            graph ? graph : "");
+    return 0;
+}
+
+/* ---- blocks ---- */
+
+static int cmd_blocks(int argc, char **argv)
+{
+    if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
+        fprintf(stderr, "mqctl blocks: unexpected argument '%s' (usage: %s)\n", argv[argc - 1], commands[2].usage);
+        return 2;
+    }
+    if (argc == 1) {
+        mqs_catalogue_list(stdout, false);
+        return 0;
+    }
+    char err[1024];
+    if (mqs_catalogue_show(stdout, argv[1], err, sizeof err) != 0) {
+        fprintf(stderr, "mqctl blocks: %s\n", err);
+        return 1;
+    }
     return 0;
 }
 

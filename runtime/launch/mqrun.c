@@ -13,6 +13,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "graph/catalogue.h"
 #include "graph/graph_load.h"
 #include "supervisor.h"
 #include "graph/units.h"
@@ -400,31 +401,13 @@ out:
     return status;
 }
 
-static void print_block_type(const char *type, const char *path, void *arg)
-{
-    const run_args *a = arg;
-    char err[1024];
-    mqs_plugin p;
-    if (mqs_registry_open_file(path, type, &p, err, sizeof err) != 0) {
-        printf("%-16s (cannot load: %s)\n", type, err);
-        return;
-    }
-    printf("%-16s %s\n", type, p.desc->summary ? p.desc->summary : "");
-    for (uint32_t i = 0; a->verbosity > 1 && i < p.desc->param_count; i++) {
-        const mqs_param_spec *s = &p.desc->params[i];
-        printf("    %-14s default %-10s %s\n", s->key, s->default_value ? s->default_value : "(required)",
-               s->help ? s->help : "");
-    }
-    mqs_registry_close(&p);
-}
-
 int main(int argc, char **argv)
 {
     run_args a;
     if (parse_args(argc, argv, &a) != 0)
         return MQS_RUN_SETUP_FAILED;
     if (a.list_blocks) {
-        mqs_registry_each(print_block_type, &a);
+        mqs_catalogue_list(stdout, a.verbosity > 1);
         return 0;
     }
     /* From here on Ctrl-C is handled by the supervisor, never by dying with
