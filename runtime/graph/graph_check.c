@@ -63,14 +63,6 @@ static int apply_set(mqs_graph *g, const char *set, char *err, size_t errlen)
 
 /* ---- connections ---- */
 
-static uint32_t count_ports(const mqs_block_descriptor *d, mqs_port_direction dir)
-{
-    uint32_t n = 0;
-    for (uint32_t p = 0; p < d->port_count; p++)
-        n += d->ports[p].direction == dir;
-    return n;
-}
-
 static const mqs_port_spec *nth_port(const mqs_block_descriptor *d, mqs_port_direction dir, uint32_t n)
 {
     for (uint32_t p = 0; p < d->port_count; p++)
@@ -89,14 +81,14 @@ static int resolve_input(mqs_graph *g, mqs_graph_block *b, mqs_graph_input *in, 
                                near ? near : "", near ? "'?)" : "");
     }
     const mqs_block_descriptor *d = g->blocks[from].plugin.desc;
-    for (uint32_t o = 0; o < count_ports(d, MQS_PORT_OUTPUT); o++)
+    for (uint32_t o = 0; o < mqs_port_count(d, MQS_PORT_OUTPUT); o++)
         if (strcmp(nth_port(d, MQS_PORT_OUTPUT, o)->name, in->from_port) == 0) {
             in->from = (uint32_t)from;
             in->from_output = o;
             return 0;
         }
     char ports[256] = "";
-    for (uint32_t o = 0; o < count_ports(d, MQS_PORT_OUTPUT); o++)
+    for (uint32_t o = 0; o < mqs_port_count(d, MQS_PORT_OUTPUT); o++)
         snprintf(ports + strlen(ports), sizeof ports - strlen(ports), "%s%s", o ? ", " : "",
                  nth_port(d, MQS_PORT_OUTPUT, o)->name);
     return mqs_graph_error(g, in->from_loc, err, errlen, "block '%s' (%s) has no output '%s' (hint: its outputs are: %s)",
@@ -106,8 +98,8 @@ static int resolve_input(mqs_graph *g, mqs_graph_block *b, mqs_graph_input *in, 
 static int resolve_block(mqs_graph *g, mqs_graph_block *b, char *err, size_t errlen)
 {
     const mqs_block_descriptor *d = b->plugin.desc;
-    b->input_count = count_ports(d, MQS_PORT_INPUT);
-    b->output_count = count_ports(d, MQS_PORT_OUTPUT);
+    b->input_count = mqs_port_count(d, MQS_PORT_INPUT);
+    b->output_count = mqs_port_count(d, MQS_PORT_OUTPUT);
     if (b->input_count > MQS_GRAPH_MAX_PORTS || b->output_count > MQS_GRAPH_MAX_PORTS)
         return mqs_graph_error(g, b->type_loc, err, errlen, "block type '%s' has more than %d ports", b->type,
                                MQS_GRAPH_MAX_PORTS);

@@ -466,11 +466,7 @@ static int check_type_and_path(reader *r, yaml_node_t *t, yaml_node_t *p)
 static int check_port_counts(reader *r, const mqs_graph_block *b, yaml_node_t *t)
 {
     const mqs_block_descriptor *d = b->plugin.desc;
-    uint32_t ins = 0, outs = 0;
-    for (uint32_t i = 0; i < d->port_count; i++) {
-        ins += d->ports[i].direction == MQS_PORT_INPUT;
-        outs += d->ports[i].direction == MQS_PORT_OUTPUT;
-    }
+    uint32_t ins = mqs_port_count(d, MQS_PORT_INPUT), outs = mqs_port_count(d, MQS_PORT_OUTPUT);
     if (ins > MQS_GRAPH_MAX_PORTS || outs > MQS_GRAPH_MAX_PORTS)
         return FAIL(r, t, "block type '%s' has %u inputs and %u outputs, more than the limit of %d of each (hint: the "
                     "block must declare fewer ports)", b->type, ins, outs, MQS_GRAPH_MAX_PORTS);

@@ -176,7 +176,7 @@ static int check_specs(const mqs_block_descriptor *d, char *why, size_t len)
     return 0;
 }
 
-static uint32_t count_ports(const mqs_block_descriptor *d, mqs_port_direction dir)
+uint32_t mqs_port_count(const mqs_block_descriptor *d, mqs_port_direction dir)
 {
     uint32_t n = 0;
     for (uint32_t i = 0; i < d->port_count; i++)
@@ -187,7 +187,7 @@ static uint32_t count_ports(const mqs_block_descriptor *d, mqs_port_direction di
 /* 0, or -EPROTO with why the callbacks do not fit the block's kind and ports. */
 static int check_callbacks(const mqs_block_descriptor *d, char *why, size_t len)
 {
-    uint32_t ins = count_ports(d, MQS_PORT_INPUT), outs = count_ports(d, MQS_PORT_OUTPUT);
+    uint32_t ins = mqs_port_count(d, MQS_PORT_INPUT), outs = mqs_port_count(d, MQS_PORT_OUTPUT);
     if (d->kind != MQS_BLOCK_SOURCE && d->kind != MQS_BLOCK_FILTER && d->kind != MQS_BLOCK_SINK)
         return refuse(why, len, "has kind %d (hint: MQS_BLOCK_SOURCE, MQS_BLOCK_FILTER or MQS_BLOCK_SINK)",
                       (int)d->kind);

@@ -33,6 +33,9 @@ int mqs_registry_open_file(const char *path, const char *type, mqs_plugin *out, 
 int mqs_registry_find(const char *type, const char *explicit_path, const char *base_dir, mqs_plugin *out, char *err,
                       size_t errlen);
 
+/* How many of the descriptor's ports go in direction `dir`. */
+uint32_t mqs_port_count(const mqs_block_descriptor *d, mqs_port_direction dir);
+
 /* Unload the plugin and free what open made. */
 void mqs_registry_close(mqs_plugin *p);
 
