@@ -57,9 +57,15 @@ typedef struct mqs_pool_stats {
     uint64_t allocs;          /* successful allocations */
     uint64_t alloc_failures;  /* alloc found the pool exhausted */
     uint64_t rejected_ids;    /* stale or corrupt IDs presented to it */
+    uint32_t high_water;      /* most slots in use at once, as sampled (mqs_pools_sample) */
 } mqs_pool_stats;
 
 int mqs_pool_stats_get(const mqs_domain *d, uint32_t pool, mqs_pool_stats *out);
+
+/* Launcher only (slot 0): note how many slots of each pool are in use, for
+ * the pools' high water (a scan of the slot states; mqrun does it every
+ * 100 ms). An exhausted alloc notes it too. */
+void mqs_pools_sample(mqs_domain *d);
 
 /* References the caller's process holds right now (all buffers). */
 uint32_t mqs_held_count(const mqs_domain *d);

@@ -95,6 +95,17 @@ int mqs_domain_create(const mqs_domain_config *config, mqs_domain **out);
  * -EINVAL (NULL arguments). */
 int mqs_domain_attach(const char *name, uint32_t process, mqs_domain **out);
 
+/* mqs_domain_process() of an observer. */
+#define MQS_OBSERVER UINT32_MAX
+
+/* Look at the domain `name` without taking a process slot: tools (mqctl,
+ * mqrun --stats). The control segment is mapped read-only and no payload at
+ * all, so an observer cannot disturb a counter or a buffer; it reads names,
+ * stats and counters and may post commands (mqs/command.h). Every call that
+ * would change the domain refuses it (-EPERM, or does nothing). Errors as
+ * mqs_domain_attach. Release it with mqs_domain_detach. */
+int mqs_domain_observe(const char *name, mqs_domain **out);
+
 /* Unmap and free the handle; the process slot is marked as exited. Buffers
  * still held are released first, so a clean exit leaks nothing. */
 void mqs_domain_detach(mqs_domain *d);

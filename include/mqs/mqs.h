@@ -6,6 +6,8 @@
 #include "align.h"
 #include "buffer.h"
 #include "clock.h"
+#include "command.h"
+#include "counters.h"
 #include "domain.h"
 #include "error.h"
 #include "pid.h"

@@ -80,7 +80,11 @@ typedef struct mqs_queue_stats {
     uint64_t dropped;    /* entries lost to the full policy or a send timeout */
     uint64_t high_water; /* most entries ever queued at once */
     uint64_t drained;    /* entries released unread: the consumer was given up on */
+    mqs_queue_policy policy; /* what a full queue does */
 } mqs_queue_stats;
+
+/* "block", "drop_oldest", "drop_newest"; "?" for anything else. */
+const char *mqs_queue_policy_name(mqs_queue_policy policy);
 
 /* 0, or -ERANGE for a bad queue or NULL out. */
 int mqs_queue_stats_get(const mqs_domain *d, uint32_t queue, mqs_queue_stats *out);

@@ -126,6 +126,8 @@ static int not_held(const mqs_domain *d, mqs_buffer_id id)
 /* Table first, count second: the journal tells reclaim which of the two happened. */
 int mqs_buffer_ref(mqs_domain *d, mqs_buffer_id id)
 {
+    if (mqsi_is_observer(d))
+        return -EPERM;
     uint32_t held = mqsi_held_count_of(d, id);
     if (held == 0)
         return not_held(d, id);
@@ -139,6 +141,8 @@ int mqs_buffer_ref(mqs_domain *d, mqs_buffer_id id)
 
 int mqs_buffer_unref(mqs_domain *d, mqs_buffer_id id)
 {
+    if (mqsi_is_observer(d))
+        return -EPERM;
     uint32_t held = mqsi_held_count_of(d, id);
     if (held == 0)
         return not_held(d, id);
@@ -160,7 +164,7 @@ static mqs_slot_shared *live_slot(const mqs_domain *d, mqs_buffer_id id)
 
 void *mqs_buffer_data(mqs_domain *d, mqs_buffer_id id)
 {
-    if (!live_slot(d, id))
+    if (mqsi_is_observer(d) || !live_slot(d, id)) /* an observer maps no payload */
         return NULL;
     uint32_t pool = mqs_buffer_id_pool(id);
     return d->payload[pool] + MQSI_PAYLOAD_OFFSET + (uint64_t)mqs_buffer_id_slot(id) * d->pools[pool].slot_size;
@@ -168,6 +172,8 @@ void *mqs_buffer_data(mqs_domain *d, mqs_buffer_id id)
 
 mqs_buffer_meta *mqs_buffer_meta_of(mqs_domain *d, mqs_buffer_id id)
 {
+    if (mqsi_is_observer(d)) /* it holds no buffer, and cannot count a bad ID */
+        return NULL;
     mqs_slot_shared *rec = live_slot(d, id);
     return rec ? &rec->meta : NULL;
 }

@@ -161,7 +161,8 @@ static uint64_t ring_bytes(uint32_t depth, mqs_queue_policy policy)
 }
 
 typedef struct layout {
-    uint64_t processes, pools, outputs, output_queues, queues, aligns, inputs, holder_bits, slots, entries, held, size;
+    uint64_t processes, pools, outputs, output_queues, queues, aligns, inputs, counters, holder_bits, slots, entries,
+        held, commands, size;
     uint32_t held_capacity, held_table_size;
 } layout;
 
@@ -185,6 +186,8 @@ static void compute_layout(const mqs_domain_config *c, layout *l)
     off += (uint64_t)c->process_count * sizeof(mqs_align_shared);
     l->inputs = off = align_up(off, MQS_CACHE_LINE);
     off += (uint64_t)c->queue_count * sizeof(mqs_input_shared);
+    l->counters = off = align_up(off, MQS_CACHE_LINE);
+    off += (uint64_t)c->process_count * sizeof(mqs_process_counters);
     l->holder_bits = off = align_up(off, MQS_CACHE_LINE);
     off += (uint64_t)c->pool_count * c->process_count;
     l->slots = off = align_up(off, MQS_CACHE_LINE);
@@ -195,6 +198,9 @@ static void compute_layout(const mqs_domain_config *c, layout *l)
         off += ring_bytes(round_pow2(c->queues[i].depth < 2 ? 2 : c->queues[i].depth), c->queues[i].policy);
     l->held = off = align_up(off, MQS_CACHE_LINE);
     off += (uint64_t)c->process_count * l->held_table_size * sizeof(mqs_held_entry);
+    /* Last, on pages of their own: an observer maps just these writable. */
+    l->commands = off = align_up(off, PAGE);
+    off += (uint64_t)c->process_count * sizeof(mqs_command_shared);
     l->size = align_up(off, PAGE);
 }
 
@@ -209,9 +215,14 @@ static void bind_views(mqs_domain *d)
     d->aligns = (mqs_align_shared *)(base + d->ctl->align_offset);
     d->inputs = (mqs_input_shared *)(base + d->ctl->inputs_offset);
     d->holder_bits = base + d->ctl->holder_bits_offset;
-    d->self = &d->procs[d->process];
-    d->held = mqsi_held_table_of(d, d->process);
+    d->counters = (mqs_process_counters *)(base + d->ctl->counters_offset);
+    d->commands = (mqs_command_shared *)(base + d->ctl->commands_offset);
     d->held_mask = d->ctl->held_table_size - 1;
+    if (d->process != MQS_OBSERVER) {
+        d->self = &d->procs[d->process];
+        d->own = &d->counters[d->process];
+        d->held = mqsi_held_table_of(d, d->process);
+    }
     d->spin_limit = 256;
 }
 
@@ -234,6 +245,8 @@ static void fill_control(mqs_control *ctl, const mqs_domain_config *c, const lay
     ctl->align_offset = l->aligns;
     ctl->inputs_offset = l->inputs;
     ctl->holder_bits_offset = l->holder_bits;
+    ctl->counters_offset = l->counters;
+    ctl->commands_offset = l->commands;
 }
 
 static void fill_processes(mqs_domain *d, const mqs_domain_config *c, const layout *l)
@@ -249,6 +262,7 @@ static void fill_processes(mqs_domain *d, const mqs_domain_config *c, const layo
         a->tolerance_ns = sc ? sc->tolerance_ns : 0;
         a->timeout_ns = sc ? sc->timeout_ns : 0;
         a->partial = sc && sc->partial;
+        atomic_init(&d->counters[i].exit_code, -1);
     }
 }
 
@@ -429,6 +443,8 @@ static void claim_slot(mqs_domain *d)
     atomic_store_explicit(&p->pid, (uint32_t)getpid(), memory_order_relaxed);
     atomic_store_explicit(&p->start_time, mqs_pid_start_time(getpid()), memory_order_relaxed);
     atomic_store_explicit(&p->heartbeat_ns, (uint64_t)mqs_now_ns(), memory_order_relaxed);
+    atomic_store_explicit(&d->own->attached_ns, mqs_now_ns(), memory_order_relaxed);
+    atomic_store_explicit(&d->own->input_wait_since_ns, 0, memory_order_relaxed);
 }
 
 /* Unlink the control object and the first `pools` payload objects: on a
@@ -513,12 +529,15 @@ int mqsi_control_bounds_check(const char *name, const mqs_control *c, size_t siz
         c->align_offset + (uint64_t)c->process_count * sizeof(mqs_align_shared),
         c->inputs_offset + (uint64_t)c->queue_count * sizeof(mqs_input_shared),
         c->holder_bits_offset + (uint64_t)c->pool_count * c->process_count,
+        c->counters_offset + (uint64_t)c->process_count * sizeof(mqs_process_counters),
+        c->commands_offset + (uint64_t)c->process_count * sizeof(mqs_command_shared),
     };
     uint32_t t = c->held_table_size;
     bool ok = c->process_count <= MAX_PROCESSES && c->pool_count <= MQS_MAX_POOLS && c->held_capacity &&
               c->held_capacity <= MAX_HELD_CAPACITY && t >= 2 * c->held_capacity && (t & (t - 1)) == 0;
     for (size_t i = 0; ok && i < sizeof ends / sizeof ends[0]; i++)
         ok = ends[i] <= size;
+    ok = ok && c->commands_offset % PAGE == 0;
     return ok ? 0 : mqsi_fail(-EBADMSG, "%s: counts or offsets point outside the segment (corrupt)", name);
 }
 
@@ -567,7 +586,7 @@ static int attach_control(mqs_domain *d, const char *name, uint32_t process)
 {
     char ctl_name[MQS_DOMAIN_NAME_MAX + 16];
     control_name(ctl_name, sizeof ctl_name, name);
-    int rc = mqsi_shm_map(ctl_name, true, (void **)&d->ctl, &d->ctl_size);
+    int rc = mqsi_shm_map(ctl_name, process != MQS_OBSERVER, (void **)&d->ctl, &d->ctl_size);
     if (rc)
         return rc;
     rc = mqsi_segment_header_check(ctl_name, &d->ctl->header, MQS_SEGMENT_CONTROL, d->ctl_size);
@@ -575,7 +594,7 @@ static int attach_control(mqs_domain *d, const char *name, uint32_t process)
         rc = mqsi_fail(-EBADMSG, "%s is truncated", ctl_name);
     if (rc == 0)
         rc = mqsi_control_bounds_check(ctl_name, d->ctl, d->ctl_size);
-    if (rc == 0 && process >= d->ctl->process_count)
+    if (rc == 0 && process >= d->ctl->process_count && process != MQS_OBSERVER)
         rc = mqsi_fail(-ERANGE, "%s: process slot %u does not exist (the domain has %u)", name, process,
                        d->ctl->process_count);
     if (rc == 0) {
@@ -590,6 +609,8 @@ int mqs_domain_attach(const char *name, uint32_t process, mqs_domain **out)
     mqsi_clear_error();
     if (!name || !out || strlen(name) >= MQS_DOMAIN_NAME_MAX)
         return mqsi_fail(-EINVAL, "mqs_domain_attach: bad name or out pointer");
+    if (process == MQS_OBSERVER)
+        return mqsi_fail(-ERANGE, "mqs_domain_attach: to look without a slot, use mqs_domain_observe");
     mqs_domain *d = calloc(1, sizeof *d);
     if (!d)
         return mqsi_fail(-ENOMEM, "out of memory");
@@ -614,6 +635,49 @@ int mqs_domain_attach(const char *name, uint32_t process, mqs_domain **out)
     return 0;
 }
 
+/* The commands, on pages of their own at the end of the segment: the one
+ * part of a domain an observer writes (mqctl set). */
+static int map_commands_writable(mqs_domain *d, const char *name)
+{
+    char ctl_name[MQS_DOMAIN_NAME_MAX + 16];
+    control_name(ctl_name, sizeof ctl_name, name);
+    int fd = shm_open(ctl_name, O_RDWR | O_CLOEXEC, 0);
+    if (fd < 0)
+        return mqsi_fail(-errno, "cannot open %s to post commands: %s", ctl_name, strerror(errno));
+    size_t size = d->ctl_size - d->ctl->commands_offset;
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)d->ctl->commands_offset);
+    int err = p == MAP_FAILED ? -errno : 0;
+    close(fd);
+    if (err)
+        return mqsi_fail(err, "cannot map the commands of %s: %s", ctl_name, strerror(-err));
+    d->commands_map = p;
+    d->commands_map_size = size;
+    d->commands = p;
+    return 0;
+}
+
+int mqs_domain_observe(const char *name, mqs_domain **out)
+{
+    mqsi_clear_error();
+    if (!name || !out || strlen(name) >= MQS_DOMAIN_NAME_MAX)
+        return mqsi_fail(-EINVAL, "mqs_domain_observe: bad name or out pointer");
+    mqs_domain *d = calloc(1, sizeof *d);
+    if (!d)
+        return mqsi_fail(-ENOMEM, "out of memory");
+    snprintf(d->name, sizeof d->name, "%s", name);
+    d->process = MQS_OBSERVER;
+    int rc = attach_control(d, name, MQS_OBSERVER);
+    if (rc == 0)
+        rc = map_commands_writable(d, name);
+    if (rc) {
+        mqsi_shm_unmap(d->ctl, d->ctl_size);
+        free(d);
+        return rc;
+    }
+    *out = d;
+    return 0;
+}
+
 /* Give back every reference this process still holds: a clean exit leaks
  * nothing. */
 static void release_all_held(mqs_domain *d)
@@ -630,6 +694,12 @@ void mqs_domain_detach(mqs_domain *d)
 {
     if (!d)
         return;
+    if (mqsi_is_observer(d)) {
+        mqsi_shm_unmap(d->commands_map, d->commands_map_size);
+        mqsi_shm_unmap(d->ctl, d->ctl_size);
+        free(d);
+        return;
+    }
     release_all_held(d);
     atomic_store_explicit(&d->self->pid, 0, memory_order_relaxed);
     atomic_store_explicit(&d->self->state, MQS_PROCESS_EXITED, memory_order_release);
@@ -642,6 +712,10 @@ void mqs_domain_destroy(mqs_domain *d)
 {
     if (!d)
         return;
+    if (mqsi_is_observer(d)) { /* an observer only looks */
+        mqs_domain_detach(d);
+        return;
+    }
     unlink_all(d->name, d->ctl->pool_count);
     mqs_domain_detach(d);
 }
@@ -720,6 +794,8 @@ int mqs_process_stats_get(const mqs_domain *d, uint32_t process, mqs_process_sta
 void mqs_process_activity(mqs_domain *d, mqs_activity activity, uint32_t waiting_on)
 {
     mqs_process_shared *p = d->self;
+    if (!p)
+        return;
     if (activity == MQS_ACTIVITY_CALL)
         mqsi_count(&p->calls, 1);
     atomic_store_explicit(&p->waiting_on, waiting_on, memory_order_relaxed);
@@ -741,6 +817,8 @@ int64_t mqs_domain_start_time(const mqs_domain *d)
 
 void mqs_domain_request_stop(mqs_domain *d)
 {
+    if (mqsi_is_observer(d))
+        return;
     atomic_store_explicit(&d->ctl->stop, 1, memory_order_seq_cst);
     mqsi_ring_every_doorbell(d);
 }
@@ -758,6 +836,8 @@ static bool started_fn(const mqs_domain *d, const void *arg)
 
 void mqs_domain_start(mqs_domain *d)
 {
+    if (mqsi_is_observer(d))
+        return;
     atomic_store_explicit(&d->ctl->start_ns, mqs_now_ns(), memory_order_release);
     atomic_store_explicit(&d->ctl->started, 1, memory_order_seq_cst);
     mqsi_ring_every_doorbell(d);
@@ -767,6 +847,8 @@ int mqs_domain_wait_started(mqs_domain *d, int64_t timeout_ns)
 {
     if (started_fn(d, NULL))
         return 0;
+    if (mqsi_is_observer(d))
+        return -EPERM;
     /* A rare, one-off wait: sleep at once whatever the wait mode. */
     mqsi_deadline dl = mqsi_deadline_in(timeout_ns);
     return mqsi_sleep_until_ready(d, started_fn, NULL, &dl);
@@ -774,5 +856,7 @@ int mqs_domain_wait_started(mqs_domain *d, int64_t timeout_ns)
 
 void mqs_domain_heartbeat(mqs_domain *d)
 {
+    if (mqsi_is_observer(d))
+        return;
     atomic_store_explicit(&d->self->heartbeat_ns, (uint64_t)mqs_now_ns(), memory_order_relaxed);
 }

@@ -104,5 +104,7 @@ int mqsi_held_remove(mqs_domain *d, mqs_buffer_id id)
 
 uint32_t mqs_held_count(const mqs_domain *d)
 {
+    if (mqsi_is_observer(d))
+        return 0;
     return atomic_load_explicit(&d->self->held_total, memory_order_relaxed);
 }

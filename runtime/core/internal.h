@@ -29,7 +29,12 @@ struct mqs_domain {
     mqs_queue_shared *queues;
     mqs_align_shared *aligns;   /* per process slot */
     mqs_input_shared *inputs;   /* per queue */
-    mqs_process_shared *self;
+    mqs_process_counters *counters; /* per process slot */
+    mqs_command_shared *commands;   /* per process slot (an observer's own writable mapping) */
+    void *commands_map;         /* an observer's mapping of the commands, else NULL */
+    size_t commands_map_size;
+    mqs_process_shared *self;   /* NULL for an observer */
+    mqs_process_counters *own;  /* this process's counters; NULL for an observer */
     mqs_held_entry *held;       /* this process's held-reference table */
     const uint8_t *holder_bits; /* [pool][process]: each process's bit in the pool's holders words */
     uint32_t held_mask;
@@ -37,6 +42,13 @@ struct mqs_domain {
     uint32_t spin_limit;        /* adaptive spin budget for hybrid waits */
     bool creator;
 };
+
+/* An observer (mqs_domain_observe) maps the control segment read-only and
+ * has no process slot: every call that would write refuses it. */
+static inline bool mqsi_is_observer(const mqs_domain *d)
+{
+    return d->self == NULL;
+}
 
 /* ---- error.c ---- */
 /* Record a detailed message for mqs_last_error() and return err. */
@@ -111,6 +123,14 @@ int mqsi_slot_claim(mqs_domain *d, mqs_slot_shared *rec, mqs_buffer_id id);
 int mqsi_change_made(const mqs_domain *d, uint32_t process);
 void mqsi_count_rejected(const mqs_domain *d, mqs_buffer_id id);
 
+/* ---- counters.c: the process's own counters ---- */
+/* A wait for input ended with input at hand: the block is fed again. */
+static inline void mqsi_input_arrived(mqs_domain *d)
+{
+    if (atomic_load_explicit(&d->own->input_wait_since_ns, memory_order_relaxed))
+        atomic_store_explicit(&d->own->input_wait_since_ns, 0, memory_order_relaxed);
+}
+
 /* ---- wait.c: waiting ---- */
 /* Wake process slot p if it announced sleep via *sleeping. */
 void mqsi_wake_if_sleeping(mqs_domain *d, _Atomic uint32_t *sleeping, uint32_t process);
@@ -130,9 +150,11 @@ static inline mqsi_deadline mqsi_deadline_in(int64_t timeout_ns)
 int64_t mqsi_deadline_at(mqsi_deadline *dl);
 
 /* Wait until ready(arg), per the domain's wait mode. `announce` flags are set
- * to 1 before sleeping and cleared after. 0, -ETIMEDOUT or -ECANCELED. */
-int mqsi_wait(mqs_domain *d, mqsi_ready_fn ready, const void *arg, _Atomic uint32_t *const *announce,
-              uint32_t announce_count, mqsi_deadline *deadline);
+ * to 1 before sleeping and cleared after. The time is counted as a wait of
+ * `kind` (two clock reads: a wait is never the fast path). 0, -ETIMEDOUT or
+ * -ECANCELED. */
+int mqsi_wait(mqs_domain *d, mqs_wait_kind kind, mqsi_ready_fn ready, const void *arg,
+              _Atomic uint32_t *const *announce, uint32_t announce_count, mqsi_deadline *deadline);
 /* Sleep at once (whatever the wait mode) until ready(arg): for rare waits. */
 int mqsi_sleep_until_ready(mqs_domain *d, mqsi_ready_fn ready, const void *arg, mqsi_deadline *deadline);
 /* Wake every process of the domain to look again (stop, start). */

@@ -15,12 +15,14 @@
 #include <stdint.h>
 
 #include "mqs/align.h"
+#include "mqs/command.h"
+#include "mqs/counters.h"
 #include "mqs/types.h"
 
 #define MQS_CACHE_LINE 64
 /* "MQSSHM1" as little-endian bytes, so it reads so in a hex dump. */
 #define MQS_SEGMENT_MAGIC UINT64_C(0x00314d485353514d)
-#define MQS_LAYOUT_VERSION 5u
+#define MQS_LAYOUT_VERSION 6u
 
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free to share them between processes");
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free to share them between processes");
@@ -101,9 +103,12 @@ typedef struct mqs_pool_shared {
     _Atomic uint64_t allocs;
     _Atomic uint64_t alloc_failures;
     uint64_t reserved2[5];
-    /* Written by anyone (rare: bad IDs). */
+    /* Written by anyone, rarely: bad IDs; the most slots ever in use, as
+     * the launcher samples it and as an exhausted alloc finds it. */
     _Atomic uint64_t rejected_ids;
-    uint64_t reserved3[7];
+    _Atomic uint32_t high_water;
+    uint32_t reserved3b;
+    uint64_t reserved3[6];
 } mqs_pool_shared;
 _Static_assert(sizeof(mqs_pool_shared) == 256, "pool record layout");
 _Static_assert(offsetof(mqs_pool_shared, alloc_cursor) == 128, "pool owner line");
@@ -251,6 +256,61 @@ _Static_assert(offsetof(mqs_process_shared, doorbell) == 64, "process record lay
 _Static_assert(offsetof(mqs_process_shared, journal) == 128, "process record layout");
 _Static_assert(offsetof(mqs_process_shared, activity) == 88, "process record layout: line 1 is the owner's");
 
+/* One block report (mqs_report): its key is written once, before the count
+ * that publishes it; the value is a double's bits. Single writer. */
+typedef struct mqs_report_shared {
+    char key[40];
+    _Atomic uint64_t value;
+} mqs_report_shared;
+_Static_assert(sizeof(mqs_report_shared) == 48, "report layout");
+
+/* What a process spends its time on, its reports and how it last ended, for
+ * tools. Line 0 and the reports and call times are the process's own, written
+ * only where it waits or reports (never per buffer); line 1 is the launcher's. */
+typedef struct mqs_process_counters {
+    _Atomic uint64_t waited_ns[MQS_WAIT_KINDS]; /* by mqs_wait_kind, all time of this slot */
+    _Atomic int64_t input_wait_since_ns;        /* when its current wait for input began; 0: it has input */
+    _Atomic int64_t attached_ns;                /* when the process now in the slot attached */
+    _Atomic int64_t wait_began_ns;              /* when the wait it is in now began; 0: not waiting */
+    _Atomic uint32_t wait_kind;                 /* of that wait */
+    uint32_t reserved0;
+    /* Line 1: the launcher's. */
+    _Atomic int32_t exit_code;   /* of the last exit: a code, or -1 */
+    _Atomic int32_t exit_signal; /* of the last exit: the signal that ended it, or 0 */
+    _Atomic uint32_t exits;      /* times a process in this slot ended */
+    uint32_t reserved1[13];
+    /* Line 2: reports, the process's own. */
+    _Atomic uint32_t report_count;
+    uint32_t reserved2[15];
+    mqs_report_shared reports[MQS_REPORTS_MAX];
+    mqs_histogram_shared call_ns; /* time in block calls, sampled (docs/stats.md) */
+} mqs_process_counters;
+_Static_assert(sizeof(mqs_process_counters) == 3 * 64 + MQS_REPORTS_MAX * 48 + sizeof(mqs_histogram_shared),
+               "process counters layout");
+_Static_assert(offsetof(mqs_process_counters, exit_code) == 64, "launcher line");
+_Static_assert(offsetof(mqs_process_counters, report_count) == 128, "reports line");
+
+/* A command for one process (mqctl set), written by any process of the user,
+ * carried out by the process between two block calls. `state` is
+ * phase | serial << 8: every change of hands bumps the serial, so two writers
+ * taking over the slot of a dead one cannot both win. The commands of a
+ * domain start on a page of their own, so a read-only observer can map just
+ * them writable. */
+typedef struct mqs_command_shared {
+    _Atomic uint32_t state;          /* MQS_COMMAND_* phase | serial << 8 */
+    uint32_t kind;                   /* MQS_COMMAND_SET_PARAM */
+    _Atomic uint32_t writer_pid;     /* who posted it: a dead writer's slot may be taken over */
+    int32_t result;                  /* 0 or -errno, once done */
+    _Atomic uint64_t writer_start_time;
+    uint64_t reserved0[5];
+    char key[MQS_COMMAND_KEY_MAX];
+    char value[MQS_COMMAND_VALUE_MAX];
+    char reply[MQS_COMMAND_REPLY_MAX]; /* why it was refused, or what was applied */
+} mqs_command_shared;
+_Static_assert(sizeof(mqs_command_shared) == 64 + MQS_COMMAND_KEY_MAX + MQS_COMMAND_VALUE_MAX + MQS_COMMAND_REPLY_MAX,
+               "command layout");
+_Static_assert(sizeof(mqs_command_shared) % 64 == 0, "commands are whole cache lines");
+
 /* The control segment: header, then these counts and offsets, then arrays. */
 typedef struct mqs_control {
     mqs_segment_header header;
@@ -276,8 +336,11 @@ typedef struct mqs_control {
     uint64_t inputs_offset;   /* mqs_input_shared[queue_count] */
     _Atomic int64_t start_ns; /* when the start gate opened */
     uint64_t holder_bits_offset; /* uint8_t[pool_count][process_count]: each process's bit, or MQS_NO_HOLDER_BIT */
+    uint64_t counters_offset; /* mqs_process_counters[process_count] */
+    uint64_t commands_offset; /* mqs_command_shared[process_count]: page-aligned, last in the segment */
+    uint64_t reserved2[6];
 } mqs_control;
-_Static_assert(sizeof(mqs_control) == 256, "control header layout");
+_Static_assert(sizeof(mqs_control) == 320, "control header layout");
 _Static_assert(offsetof(mqs_control, graph) == 64, "control header layout");
 _Static_assert(offsetof(mqs_control, align_offset) == 224, "control header layout");
 

@@ -37,12 +37,39 @@ static int claim(mqs_domain *d, uint32_t pool_index, mqs_pool_shared *p, uint32_
     return 0;
 }
 
+/* Two writers (the launcher's samples, an exhausted alloc), both rare. */
+static void raise_high_water(mqs_pool_shared *p, uint32_t in_use)
+{
+    uint32_t seen = atomic_load_explicit(&p->high_water, memory_order_relaxed);
+    while (in_use > seen &&
+           !atomic_compare_exchange_weak_explicit(&p->high_water, &seen, in_use, memory_order_relaxed,
+                                                  memory_order_relaxed)) {
+    }
+}
+
+static uint32_t slots_in_use(const mqs_domain *d, const mqs_pool_shared *p)
+{
+    mqs_slot_shared *slots = (mqs_slot_shared *)pool_slots(d, p);
+    uint32_t in_use = 0;
+    for (uint32_t s = 0; s < p->slot_count; s++)
+        in_use += MQS_STATE_RC(atomic_load_explicit(&slots[s].state, memory_order_relaxed)) != 0;
+    return in_use;
+}
+
+void mqs_pools_sample(mqs_domain *d)
+{
+    if (d->process != 0)
+        return;
+    for (uint32_t i = 0; i < d->ctl->pool_count; i++)
+        raise_high_water(&d->pools[i], slots_in_use(d, &d->pools[i]));
+}
+
 int mqs_buffer_alloc(mqs_domain *d, uint32_t pool, mqs_buffer_id *out)
 {
     if (pool >= d->ctl->pool_count)
         return -ERANGE;
     mqs_pool_shared *p = &d->pools[pool];
-    if (p->owner != d->process)
+    if (p->owner != d->process || mqsi_is_observer(d))
         return -EPERM;
     if (atomic_load_explicit(&d->self->held_total, memory_order_relaxed) >= d->ctl->held_capacity)
         return -ENOSPC;
@@ -58,6 +85,7 @@ int mqs_buffer_alloc(mqs_domain *d, uint32_t pool, mqs_buffer_id *out)
         }
     }
     mqsi_count(&p->alloc_failures, 1);
+    raise_high_water(p, n);
     return -EAGAIN;
 }
 
@@ -71,16 +99,16 @@ int mqs_pool_stats_get(const mqs_domain *d, uint32_t pool, mqs_pool_stats *out)
     if (pool >= d->ctl->pool_count || !out)
         return -ERANGE;
     const mqs_pool_shared *p = &d->pools[pool];
-    const mqs_slot_shared *slots = pool_slots(d, p);
-    uint32_t in_use = 0;
-    for (uint32_t s = 0; s < p->slot_count; s++)
-        in_use += MQS_STATE_RC(atomic_load_explicit(&((mqs_slot_shared *)slots)[s].state, memory_order_relaxed)) != 0;
+    uint32_t in_use = slots_in_use(d, p);
     *out = (mqs_pool_stats){
         .slot_count = p->slot_count,
         .in_use = in_use,
         .allocs = atomic_load_explicit(&((mqs_pool_shared *)p)->allocs, memory_order_relaxed),
         .alloc_failures = atomic_load_explicit(&((mqs_pool_shared *)p)->alloc_failures, memory_order_relaxed),
         .rejected_ids = atomic_load_explicit(&((mqs_pool_shared *)p)->rejected_ids, memory_order_relaxed),
+        .high_water = atomic_load_explicit(&((mqs_pool_shared *)p)->high_water, memory_order_relaxed),
     };
+    if (out->high_water < in_use) /* between two samples */
+        out->high_water = in_use;
     return 0;
 }

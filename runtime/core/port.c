@@ -63,6 +63,8 @@ static int send_to_all(mqs_domain *d, const mqs_output_shared *out, mqs_buffer_i
 
 int mqs_output_send(mqs_domain *d, uint32_t output, mqs_buffer_id id, int64_t timeout_ns)
 {
+    if (mqsi_is_observer(d))
+        return -EPERM;
     uint32_t held = mqsi_held_count_of(d, id);
     if (held == 0)
         return mqs_buffer_unref(d, id); /* says why: -EINVAL, -ESTALE or -EPERM */
@@ -122,12 +124,14 @@ int mqs_wait_any(mqs_domain *d, const uint32_t *queues, uint32_t count, int64_t 
         flags[i] = &d->queues[queues[i]].consumer_sleeping;
     }
     wait_set w = {queues, count, -1};
-    if (any_ready(d, &w))
+    if (any_ready(d, &w)) {
+        mqsi_input_arrived(d);
         return w.found;
+    }
     if (timeout_ns == 0)
         return -ETIMEDOUT;
     mqsi_deadline deadline = mqsi_deadline_in(timeout_ns);
-    int rc = mqsi_wait(d, any_ready, &w, flags, count, &deadline);
+    int rc = mqsi_wait(d, MQS_WAIT_FOR_INPUT, any_ready, &w, flags, count, &deadline);
     return rc ? rc : w.found;
 }
 

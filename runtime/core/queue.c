@@ -236,7 +236,7 @@ static bool has_space_fn(const mqs_domain *d, const void *arg)
 static int wait_space(mqs_domain *d, mqs_queue_shared *q, mqsi_deadline *deadline)
 {
     _Atomic uint32_t *flag = &q->producer_sleeping;
-    return mqsi_wait(d, has_space_fn, q, &flag, 1, deadline);
+    return mqsi_wait(d, MQS_WAIT_FOR_OUTPUT, has_space_fn, q, &flag, 1, deadline);
 }
 
 int mqsi_queue_push(mqs_domain *d, mqs_queue_shared *q, uint64_t value, mqsi_deadline *deadline, bool refs,
@@ -338,7 +338,7 @@ static bool readable_fn(const mqs_domain *d, const void *arg)
 int mqsi_queue_wait_readable(mqs_domain *d, mqs_queue_shared *q, mqsi_deadline *deadline)
 {
     _Atomic uint32_t *flag = &q->consumer_sleeping;
-    return mqsi_wait(d, readable_fn, q, &flag, 1, deadline);
+    return mqsi_wait(d, MQS_WAIT_FOR_INPUT, readable_fn, q, &flag, 1, deadline);
 }
 
 int mqsi_queue_take(mqs_domain *d, uint32_t queue, uint64_t *out, int64_t timeout_ns, bool refs)
@@ -350,6 +350,8 @@ int mqsi_queue_take(mqs_domain *d, uint32_t queue, uint64_t *out, int64_t timeou
     mqsi_deadline deadline = mqsi_deadline_in(timeout_ns);
     for (;;) {
         rc = has_cells(q) ? cell_take(d, queue, out, refs, refs ? live_entry : NULL) : plain_take(d, queue, out, refs);
+        if (rc == 0)
+            mqsi_input_arrived(d);
         if (rc != -EAGAIN)
             return rc;
         if (mqsi_queue_has_data(q))
@@ -390,6 +392,12 @@ uint32_t mqs_queue_length(const mqs_domain *d, uint32_t queue)
     return (uint32_t)(n > q->depth ? q->depth : n);
 }
 
+const char *mqs_queue_policy_name(mqs_queue_policy policy)
+{
+    static const char *const names[] = {"block", "drop_oldest", "drop_newest"};
+    return (unsigned)policy < sizeof names / sizeof names[0] ? names[policy] : "?";
+}
+
 int mqs_queue_stats_get(const mqs_domain *d, uint32_t queue, mqs_queue_stats *out)
 {
     if (queue >= d->ctl->queue_count || !out)
@@ -403,6 +411,7 @@ int mqs_queue_stats_get(const mqs_domain *d, uint32_t queue, mqs_queue_stats *ou
         .dropped = atomic_load_explicit(&q->dropped, memory_order_relaxed),
         .drained = atomic_load_explicit(&q->drained, memory_order_relaxed),
         .high_water = atomic_load_explicit(&q->high_water, memory_order_relaxed),
+        .policy = (mqs_queue_policy)q->policy,
     };
     return 0;
 }

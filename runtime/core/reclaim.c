@@ -176,6 +176,8 @@ int mqs_reclaim(mqs_domain *d, uint32_t process)
         return mqsi_fail(-ERANGE, "reclaim: process slot %u does not exist", process);
     if (process == d->process)
         return mqsi_fail(-EINVAL, "reclaim: slot %u is the caller's own", process);
+    if (mqsi_is_observer(d))
+        return mqsi_fail(-EPERM, "reclaim: an observer only looks; the launcher reclaims");
     mqs_process_shared *p = &d->procs[process];
     uint32_t pid = atomic_load_explicit(&p->pid, memory_order_relaxed);
     if (atomic_load_explicit(&p->state, memory_order_acquire) == MQS_PROCESS_ATTACHED &&

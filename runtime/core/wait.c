@@ -102,8 +102,8 @@ static int sleep_until(mqs_domain *d, mqsi_ready_fn ready, const void *arg, _Ato
     }
 }
 
-int mqsi_wait(mqs_domain *d, mqsi_ready_fn ready, const void *arg, _Atomic uint32_t *const *announce,
-              uint32_t announce_count, mqsi_deadline *deadline)
+static int wait_by_mode(mqs_domain *d, mqsi_ready_fn ready, const void *arg, _Atomic uint32_t *const *announce,
+                        uint32_t announce_count, mqsi_deadline *deadline)
 {
     uint32_t mode = d->ctl->wait_mode;
     if (mode == MQS_WAIT_SPIN) {
@@ -123,6 +123,20 @@ int mqsi_wait(mqs_domain *d, mqsi_ready_fn ready, const void *arg, _Atomic uint3
             d->spin_limit /= 2;
     }
     return sleep_until(d, ready, arg, announce, announce_count, deadline);
+}
+
+int mqsi_wait(mqs_domain *d, mqs_wait_kind kind, mqsi_ready_fn ready, const void *arg,
+              _Atomic uint32_t *const *announce, uint32_t announce_count, mqsi_deadline *deadline)
+{
+    int64_t began = mqs_process_wait_begin(d, kind);
+    /* Starved since the first wait that found no input, until input comes. */
+    if (kind == MQS_WAIT_FOR_INPUT && !atomic_load_explicit(&d->own->input_wait_since_ns, memory_order_relaxed))
+        atomic_store_explicit(&d->own->input_wait_since_ns, began, memory_order_relaxed);
+    int rc = wait_by_mode(d, ready, arg, announce, announce_count, deadline);
+    mqs_process_wait_end(d, kind, began);
+    if (rc == 0 && kind == MQS_WAIT_FOR_INPUT)
+        mqsi_input_arrived(d);
+    return rc;
 }
 
 void mqsi_ring_every_doorbell(mqs_domain *d)

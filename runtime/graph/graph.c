@@ -138,14 +138,13 @@ static const char *format_duration(int64_t ns, char *out, size_t size)
 
 static void print_input(const mqs_graph_input *in, FILE *out)
 {
-    static const char *const policies[] = {"block", "drop_oldest", "drop_newest"};
     char period[32];
     if (!in->connected) {
         fprintf(out, "  input %s: not connected (optional port: absent)\n", in->port);
         return;
     }
     fprintf(out, "  input %s <- %s.%s (depth %u, %s", in->port, in->from_block, in->from_port, in->depth,
-            policies[in->policy]);
+            mqs_queue_policy_name(in->policy));
     if (in->period_ns)
         fprintf(out, ", period %s", format_duration(in->period_ns, period, sizeof period));
     fprintf(out, "%s)\n", in->optional ? ", optional" : "");
