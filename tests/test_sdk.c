@@ -36,18 +36,19 @@ static const pinned layout[] = {
     AT(mqs_param_spec, default_value, 16), AT(mqs_param_spec, min, 24), AT(mqs_param_spec, max, 32),
     AT(mqs_param_spec, choices, 40), AT(mqs_param_spec, help, 48), AT(mqs_param_spec, reserved, 56),
 
-    SIZE(mqs_block_descriptor, 136), AT(mqs_block_descriptor, abi_minor, 4), AT(mqs_block_descriptor, size, 8),
+    SIZE(mqs_block_descriptor, 144), AT(mqs_block_descriptor, abi_minor, 4), AT(mqs_block_descriptor, size, 8),
     AT(mqs_block_descriptor, flags, 12), AT(mqs_block_descriptor, name, 16), AT(mqs_block_descriptor, kind, 32),
     AT(mqs_block_descriptor, ports, 40), AT(mqs_block_descriptor, port_count, 48),
     AT(mqs_block_descriptor, params, 56), AT(mqs_block_descriptor, param_count, 64),
     AT(mqs_block_descriptor, state_size, 72), AT(mqs_block_descriptor, negotiate, 80),
     AT(mqs_block_descriptor, process, 96), AT(mqs_block_descriptor, produce, 104),
     AT(mqs_block_descriptor, fini, 120), AT(mqs_block_descriptor, transform, 128),
+    AT(mqs_block_descriptor, set_param, 136),
 
-    SIZE(mqs_host_api, 96), AT(mqs_host_api, alloc, 8), AT(mqs_host_api, send, 16), AT(mqs_host_api, ref, 24),
+    SIZE(mqs_host_api, 104), AT(mqs_host_api, alloc, 8), AT(mqs_host_api, send, 16), AT(mqs_host_api, ref, 24),
     AT(mqs_host_api, unref, 32), AT(mqs_host_api, log, 40), AT(mqs_host_api, now, 48),
     AT(mqs_host_api, stopping, 56), AT(mqs_host_api, report, 64), AT(mqs_host_api, input_set, 72),
-    AT(mqs_host_api, start_time, 80), AT(mqs_host_api, input_restarts, 88),
+    AT(mqs_host_api, start_time, 80), AT(mqs_host_api, input_restarts, 88), AT(mqs_host_api, wait_until, 96),
 
     SIZE(mqs_param_api, 40), AT(mqs_param_api, get_int, 8), AT(mqs_param_api, get_double, 16),
     AT(mqs_param_api, get_string, 24), AT(mqs_param_api, fail, 32),

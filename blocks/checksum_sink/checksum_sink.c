@@ -62,6 +62,15 @@ static int init(mqs_block_ctx *ctx)
     return 0;
 }
 
+/* The counts as they stand, for mqctl status and mqrun --stats. */
+static void report_counts(mqs_block_ctx *ctx, const checksum_state *s)
+{
+    mqs_report(ctx, "frames", (double)s->frames);
+    mqs_report(ctx, "gaps", (double)s->gaps);
+    mqs_report(ctx, "missing", (double)s->missing);
+    mqs_report(ctx, "corrupt", (double)s->corrupt);
+}
+
 static int process(mqs_block_ctx *ctx, const mqs_buffer *const *in)
 {
     checksum_state *s = ctx->state;
@@ -86,6 +95,7 @@ static int process(mqs_block_ctx *ctx, const mqs_buffer *const *in)
             mqs_log(ctx, MQS_LOG_WARN, "corrupt frame seq %llu: %s%s", (unsigned long long)seq, why,
                     s->corrupt_logs == LOG_LIMIT ? " (further corrupt frames are counted, not logged)" : "");
     }
+    report_counts(ctx, s);
     return 0;
 }
 
@@ -98,10 +108,7 @@ static void fini(mqs_block_ctx *ctx)
     if (s->expect > 0 && s->frames != (uint64_t)s->expect)
         mqs_log(ctx, MQS_LOG_ERROR, "expected %lld frames, received %llu", (long long)s->expect,
                 (unsigned long long)s->frames);
-    mqs_report(ctx, "frames", (double)s->frames);
-    mqs_report(ctx, "gaps", (double)s->gaps);
-    mqs_report(ctx, "missing", (double)s->missing);
-    mqs_report(ctx, "corrupt", (double)s->corrupt);
+    report_counts(ctx, s);
     if (!s->report[0])
         return;
     char name[256], line[512];

@@ -1,12 +1,15 @@
-/* Pacing for sources: a fixed schedule on CLOCK_MONOTONIC, slept to with
- * absolute clock_nanosleep (no drift from wake-up latency). Private to the
- * built-in blocks. */
+/* Pacing for sources: a fixed schedule on CLOCK_MONOTONIC, slept to through
+ * the host (mqs_wait_until: tools then count it as waiting, not busy) or,
+ * with an older host, absolute clock_nanosleep (no drift from wake-up
+ * latency). Private to the built-in blocks. */
 #ifndef MQS_BLOCKS_PACE_H
 #define MQS_BLOCKS_PACE_H
 
 #include <errno.h>
 #include <stdint.h>
 #include <time.h>
+
+#include <mqs/block.h>
 
 /* Longest single sleep: the host checks for a stop request between produce()
  * calls, so a slow source (fps 0.1) must still return this often. */
@@ -33,8 +36,11 @@ static inline void pace_init(pacer *p, double rate_hz)
 /* Sleep towards `due_ns` (CLOCK_MONOTONIC): 1 once it is due, 0 when a
  * slice (PACE_SLICE_NS) went by or a signal came first, so the caller can
  * return from produce() and let the host look at its stop flag. */
-static inline int pace_sleep_until(int64_t due_ns)
+static inline int pace_sleep_until(mqs_block_ctx *ctx, int64_t due_ns)
 {
+    int rc = mqs_wait_until(ctx, due_ns);
+    if (rc != -ENOTSUP)
+        return rc == 0; /* the host slept in slices and looked at its stop flag */
     int64_t now = pace_clock_ns();
     if (now >= due_ns)
         return 1;
@@ -47,13 +53,13 @@ static inline int pace_sleep_until(int64_t due_ns)
 /* 1: the next buffer is due now (and the one after is scheduled); 0: not yet,
  * return 0 from produce() so the host can look at its stop flag, and be
  * called again. Sleeps at most PACE_SLICE_NS. */
-static inline int pace_wait(pacer *p)
+static inline int pace_wait(mqs_block_ctx *ctx, pacer *p)
 {
     if (p->period_ns <= 0)
         return 1;
     if (p->next_ns == 0)
         p->next_ns = pace_clock_ns();
-    if (!pace_sleep_until(p->next_ns))
+    if (!pace_sleep_until(ctx, p->next_ns))
         return 0;
     int64_t now = pace_clock_ns();
     /* Keep the schedule's phase; slots missed while stalled (backpressure,
@@ -69,10 +75,10 @@ static inline int pace_wait(pacer *p)
  * instants. 1 once slot k is due (*due_ns is its instant), 0 not yet (as
  * pace_wait). Never skips: a source that fell behind gets its late slots at
  * once, in order, and catches up. */
-static inline int pace_wait_slot(const pacer *p, int64_t start_ns, uint64_t k, int64_t *due_ns)
+static inline int pace_wait_slot(mqs_block_ctx *ctx, const pacer *p, int64_t start_ns, uint64_t k, int64_t *due_ns)
 {
     *due_ns = start_ns + (int64_t)k * p->period_ns;
-    return pace_sleep_until(*due_ns);
+    return pace_sleep_until(ctx, *due_ns);
 }
 
 #endif

@@ -152,17 +152,19 @@ static int negotiate(const mqs_params *p, const mqs_caps *in, uint32_t n_in, mqs
     return 0;
 }
 
+static uint32_t pattern_from_name(const char *name)
+{
+    return strcmp(name, "noise") == 0 ? PATTERN_NOISE : strcmp(name, "box") == 0 ? PATTERN_BOX : PATTERN_BARS;
+}
+
 static int init(mqs_block_ctx *ctx)
 {
     pattern_state *s = ctx->state;
     const mqs_params *p = ctx->params;
-    const char *pattern = mqs_param_string(p, "pattern");
     s->width = (uint32_t)mqs_param_int(p, "width");
     s->height = (uint32_t)mqs_param_int(p, "height");
     s->format = video_format_from_name(mqs_param_string(p, "format"));
-    s->pattern = strcmp(pattern, "noise") == 0 ? PATTERN_NOISE
-                 : strcmp(pattern, "box") == 0 ? PATTERN_BOX
-                                                 : PATTERN_BARS;
+    s->pattern = pattern_from_name(mqs_param_string(p, "pattern"));
     s->frame_size = mqs_video_frame_size(s->format, s->width, s->height);
     s->count = mqs_param_int(p, "count");
     s->clock_offset = mqs_param_int(p, "clock_offset");
@@ -171,8 +173,7 @@ static int init(mqs_block_ctx *ctx)
     s->shared = strcmp(mqs_param_string(p, "trigger"), "shared") == 0;
     pace_init(&s->pace, mqs_param_double(p, "fps"));
     rng_seed(&s->rng, (uint64_t)mqs_param_int(p, "seed"));
-    if (s->pattern == PATTERN_NOISE)
-        return 0;
+    /* Drawn even for noise: the pattern may change while the graph runs. */
     s->bars = malloc(s->frame_size);
     if (!s->bars) {
         mqs_log(ctx, MQS_LOG_ERROR, "no memory for a %ux%u frame", s->width, s->height);
@@ -187,7 +188,7 @@ static int init(mqs_block_ctx *ctx)
 static int capture_due(mqs_block_ctx *ctx, pattern_state *s, int64_t *capture)
 {
     if (!s->shared) {
-        if (!pace_wait(&s->pace))
+        if (!pace_wait(ctx, &s->pace))
             return 0;
         *capture = mqs_now(ctx);
         return 1;
@@ -196,7 +197,7 @@ static int capture_due(mqs_block_ctx *ctx, pattern_state *s, int64_t *capture)
         int64_t start = mqs_start_time(ctx); /* 0 before the start gate, -ENOTSUP on an older host */
         s->start_ns = start > 0 ? start : mqs_now(ctx);
     }
-    return pace_wait_slot(&s->pace, s->start_ns, s->seq, capture);
+    return pace_wait_slot(ctx, &s->pace, s->start_ns, s->seq, capture);
 }
 
 static int produce(mqs_block_ctx *ctx)
@@ -228,10 +229,31 @@ static int produce(mqs_block_ctx *ctx)
     b.meta->flags = MQS_BUFFER_KEYFRAME | (s->gap ? MQS_BUFFER_GAP : 0);
     s->gap = false;
     s->sent++;
+    mqs_report(ctx, "frames", (double)s->sent);
+    mqs_report(ctx, "dropped", (double)s->dropped);
     rc = out_send(ctx, 0, &b);
     if (rc < 0)
         return rc;
     return s->count > 0 && s->seq >= (uint64_t)s->count ? MQS_EOS : 0;
+}
+
+/* The live params (mqctl set): each takes effect from the next frame. */
+static int set_param(mqs_block_ctx *ctx, const mqs_params *p, const char *key)
+{
+    pattern_state *s = ctx->state;
+    if (strcmp(key, "pattern") == 0) {
+        s->pattern = pattern_from_name(mqs_param_string(p, "pattern"));
+    } else if (strcmp(key, "fps") == 0) {
+        if (s->shared)
+            return mqs_params_fail(p, "fps cannot change with trigger: shared (it would move the grid the cameras "
+                                      "share)");
+        pace_init(&s->pace, mqs_param_double(p, "fps"));
+    } else if (strcmp(key, "jitter") == 0) {
+        s->jitter = mqs_param_int(p, "jitter");
+    } else if (strcmp(key, "drop_rate") == 0) {
+        s->drop_rate = mqs_param_double(p, "drop_rate");
+    }
+    return 0;
 }
 
 static void fini(mqs_block_ctx *ctx)
@@ -254,17 +276,17 @@ static const mqs_param_spec params[] = {
      .help = "frame height in pixels"},
     {.key = "format", .type = MQS_PARAM_ENUM, .default_value = "rgb24", .choices = VIDEO_FORMAT_CHOICES,
      .help = "pixel format"},
-    {.key = "fps", .type = MQS_PARAM_DOUBLE, .default_value = "30", .min = 0, .max = 1000,
+    {.key = "fps", .type = MQS_PARAM_DOUBLE, .flags = MQS_PARAM_LIVE, .default_value = "30", .min = 0, .max = 1000,
      .help = "frames per second; 0: as fast as downstream takes them"},
     {.key = "count", .type = MQS_PARAM_INT, .default_value = "0", .min = 0, .max = 1e15,
      .help = "frames to make (dropped ones included), then end of stream; 0: unlimited"},
-    {.key = "pattern", .type = MQS_PARAM_ENUM, .default_value = "bars", .choices = "bars|box|noise",
+    {.key = "pattern", .type = MQS_PARAM_ENUM, .flags = MQS_PARAM_LIVE, .default_value = "bars", .choices = "bars|box|noise",
      .help = "bars: colour bars over a grey ramp; box: bars with a moving box; noise: random bytes"},
     {.key = "clock_offset", .type = MQS_PARAM_DURATION, .default_value = "0",
      .help = "added to every pts, may be negative: a camera whose clock is off"},
-    {.key = "jitter", .type = MQS_PARAM_DURATION, .default_value = "0", .min = 0, .max = 1e10,
+    {.key = "jitter", .type = MQS_PARAM_DURATION, .flags = MQS_PARAM_LIVE, .default_value = "0", .min = 0, .max = 1e10,
      .help = "each pts moves by a random amount in [-jitter, +jitter]"},
-    {.key = "drop_rate", .type = MQS_PARAM_DOUBLE, .default_value = "0", .min = 0, .max = 1,
+    {.key = "drop_rate", .type = MQS_PARAM_DOUBLE, .flags = MQS_PARAM_LIVE, .default_value = "0", .min = 0, .max = 1,
      .help = "probability of skipping a frame (its seq is used up, so downstream sees a gap)"},
     {.key = "seed", .type = MQS_PARAM_INT, .default_value = "1",
      .help = "seed of the random jitter, drops and noise: runs are reproducible"},
@@ -287,4 +309,5 @@ MQS_BLOCK_EXPORT(pattern_source) = {
     .init = init,
     .produce = produce,
     .fini = fini,
+    .set_param = set_param,
 };

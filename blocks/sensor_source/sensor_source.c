@@ -147,7 +147,7 @@ static int produce(mqs_block_ctx *ctx)
     uint32_t size = s->values * sizeof(double);
     if (s->count > 0 && s->seq >= (uint64_t)s->count)
         return MQS_EOS;
-    if (!pace_wait(&s->pace) || mqs_stopping(ctx)) /* a stop may have come while we slept */
+    if (!pace_wait(ctx, &s->pace) || mqs_stopping(ctx)) /* a stop may have come while we slept */
         return 0;
     int64_t capture = mqs_now(ctx);
     int64_t pts = capture + s->clock_offset + rng_symmetric(&s->rng, s->jitter);

@@ -204,7 +204,7 @@ static int rewind_frames(mqs_block_ctx *ctx)
 static int produce(mqs_block_ctx *ctx)
 {
     y4m_source_state *s = ctx->state;
-    if (!pace_wait(&s->pace) || mqs_stopping(ctx)) /* a stop may have come while we slept */
+    if (!pace_wait(ctx, &s->pace) || mqs_stopping(ctx)) /* a stop may have come while we slept */
         return 0;
     int rc = frame_marker(ctx);
     if (rc == 0 && s->loop && s->in_pass > 0 && (rc = rewind_frames(ctx)) == 0) /* an empty file ends */

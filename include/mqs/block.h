@@ -73,7 +73,8 @@ extern "C" {
 #endif
 
 #define MQS_BLOCK_ABI_MAJOR 1 /* the host refuses a block with another major */
-#define MQS_BLOCK_ABI_MINOR 2 /* grows when fields are appended; 1: flags, input sets, transform; 2: input_restarts */
+#define MQS_BLOCK_ABI_MINOR 3 /* grows when fields are appended; 1: flags, input sets, transform; 2: input_restarts;
+                                 3: live params (set_param), wait_until */
 
 typedef struct mqs_block_ctx mqs_block_ctx;
 typedef struct mqs_params mqs_params;
@@ -127,10 +128,17 @@ typedef enum mqs_param_type {
     MQS_PARAM_ENUM = 7,     /* a string, one of `choices` */
 } mqs_param_type;
 
+/* Param flags (mqs_param_spec.flags). */
+enum {
+    /* Since 1.3: may change while the graph runs (mqctl set). The block must
+     * have set_param, which the host calls with the new value. */
+    MQS_PARAM_LIVE = 1u << 0,
+};
+
 typedef struct mqs_param_spec {
     const char *key;
     mqs_param_type type;
-    uint32_t flags;            /* none defined yet (since 1.1); zero */
+    uint32_t flags;            /* MQS_PARAM_* (since 1.1; none before 1.3) */
     const char *default_value; /* as written in a graph file; NULL: required */
     double min, max;           /* numeric range, inclusive; both left out (0): no range; min > max is refused */
     const char *choices;       /* MQS_PARAM_ENUM: "bars|box|noise" */
@@ -188,6 +196,8 @@ typedef struct mqs_host_api {
     int64_t (*start_time)(mqs_block_ctx *ctx);
     /* Since 1.2. */
     uint32_t (*input_restarts)(mqs_block_ctx *ctx, uint32_t input);
+    /* Since 1.3. */
+    int (*wait_until)(mqs_block_ctx *ctx, int64_t when_ns);
 } mqs_host_api;
 
 /* Param accessors; the host has validated every value and applied defaults,
@@ -262,6 +272,13 @@ typedef struct mqs_block_descriptor {
      * lower meta->length). Return 0 to send it, MQS_SKIP to send nothing, or
      * a negative error. */
     int (*transform)(mqs_block_ctx *ctx, const mqs_buffer *in, mqs_buffer *out);
+    /* Since 1.3, required when a param is MQS_PARAM_LIVE: param `key`
+     * changed while the graph runs (mqctl set). `params` holds every param,
+     * `key` with its new value, validated exactly as at start; valid during
+     * this call only. Called between two process() (or produce()) calls.
+     * Return 0 to take it, or refuse with mqs_params_fail(), and the old
+     * value stays. */
+    int (*set_param)(mqs_block_ctx *ctx, const mqs_params *params, const char *key);
 } mqs_block_descriptor;
 
 #define MQS_BLOCK_ENTRY "mqs_block_descriptor_v1"
@@ -364,6 +381,15 @@ static inline int64_t mqs_start_time(mqs_block_ctx *ctx)
 static inline uint32_t mqs_input_restarts(mqs_block_ctx *ctx, uint32_t input)
 {
     return MQS_HOST_HAS(ctx, input_restarts) ? ctx->host->input_restarts(ctx, input) : 0;
+}
+
+/* Wait until `when_ns` on the graph's clock (mqs_now): a source pacing
+ * itself. Tools count the time as waiting, not busy. Since 1.3: 0 once the
+ * time came, -ECANCELED when the graph stops first, -EINTR when a signal
+ * came, -ENOTSUP from an older host (then sleep yourself). */
+static inline int mqs_wait_until(mqs_block_ctx *ctx, int64_t when_ns)
+{
+    return MQS_HOST_HAS(ctx, wait_until) ? ctx->host->wait_until(ctx, when_ns) : -ENOTSUP;
 }
 
 /* Whether input i is connected: an optional input may be left out. */

@@ -293,6 +293,35 @@ mqs_params *mqs_params_from_json_text(const mqs_block_descriptor *desc, const ch
     return p;
 }
 
+json_t *mqs_params_json(const mqs_params *p)
+{
+    return ((const params_impl *)p)->obj;
+}
+
+mqs_params *mqs_params_with(const mqs_params *p, const char *key, const char *text, char *err, size_t errlen)
+{
+    const params_impl *impl = (const params_impl *)p;
+    const mqs_param_spec *spec = mqs_param_find(impl->desc, key);
+    if (!spec) {
+        mqs_param_unknown(impl->desc, key, err, errlen);
+        return NULL;
+    }
+    json_t *value, *obj = json_deep_copy(impl->obj);
+    if (!obj || mqs_param_from_text(spec, text, &value, err, errlen) != 0) {
+        json_decref(obj);
+        return NULL;
+    }
+    json_object_set_new(obj, key, value);
+    mqs_params *copy = mqs_params_wrap(impl->desc, obj);
+    if (!copy) {
+        json_decref(obj);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    ((params_impl *)copy)->owns_obj = true;
+    return copy;
+}
+
 const char *mqs_params_failure(const mqs_params *p)
 {
     return ((const params_impl *)p)->failure;

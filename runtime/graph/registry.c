@@ -204,6 +204,10 @@ static int check_callbacks(const mqs_block_descriptor *d, char *why, size_t len)
         return refuse(why, len, "is a filter without process() or transform() (hint: set one of them)");
     if (d->kind == MQS_BLOCK_SINK && !d->process)
         return refuse(why, len, "is a sink without process() (hint: set .process)");
+    for (uint32_t i = 0; i < d->param_count; i++)
+        if ((d->params[i].flags & MQS_PARAM_LIVE) && !d->set_param)
+            return refuse(why, len, "declares param '%s' live without set_param() (hint: set .set_param, or drop "
+                          "MQS_PARAM_LIVE)", d->params[i].key);
     return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "host.h"
@@ -113,7 +114,7 @@ static int host_alloc(mqs_block_ctx *ctx, uint32_t output, mqs_buffer *out)
         return -ERANGE;
     }
     mqs_activity before = h->activity;
-    int64_t pause_ns = 20000;
+    int64_t pause_ns = 20000, waiting_since = 0;
     int rc;
     for (;;) {
         mqs_buffer_id id;
@@ -128,12 +129,16 @@ static int host_alloc(mqs_block_ctx *ctx, uint32_t output, mqs_buffer *out)
             rc = -ECANCELED;
             break;
         }
-        if (h->activity != MQS_ACTIVITY_WAIT_ALLOC)
+        if (h->activity != MQS_ACTIVITY_WAIT_ALLOC) {
             mqs_host_mark(h, MQS_ACTIVITY_WAIT_ALLOC, h->pools[output]);
+            waiting_since = mqs_process_wait_begin(h->domain, MQS_WAIT_FOR_SLOT);
+        }
         mqs_sleep_ns(pause_ns);
         if (pause_ns < 2000000)
             pause_ns *= 2;
     }
+    if (waiting_since)
+        h->waited_in_call += mqs_process_wait_end(h->domain, MQS_WAIT_FOR_SLOT, waiting_since);
     if (h->activity != before)
         mqs_host_mark(h, before, 0);
     return rc;
@@ -220,19 +225,41 @@ static int64_t host_now(mqs_block_ctx *ctx)
     return mqs_now_ns();
 }
 
+/* Reports live in the domain, where mqctl and mqrun --stats read them. */
 static void host_report(mqs_block_ctx *ctx, const char *key, double value)
 {
     mqs_host *h = host_of(ctx);
-    for (uint32_t i = 0; i < h->report_count; i++)
-        if (strcmp(h->reports[i].key, key) == 0) {
-            h->reports[i].value = value;
-            return;
+    int rc = mqs_process_report(h->domain, key ? key : "", value);
+    if (rc != 0 && !h->reports_full_logged) {
+        h->reports_full_logged = true;
+        mqs_host_logf(h, MQS_LOG_WARN, "report '%s' not kept: %s", key ? key : "(null)",
+                      rc == -ENOSPC ? "a block keeps at most 16 report keys" : "keys are 1..39 bytes");
+    }
+}
+
+/* A source pacing itself: slices of at most 50 ms, so a stop request or a
+ * gone launcher is seen; the time counts as waiting for the schedule. */
+static int host_wait_until(mqs_block_ctx *ctx, int64_t when_ns)
+{
+    mqs_host *h = host_of(ctx);
+    int64_t began = mqs_process_wait_begin(h->domain, MQS_WAIT_FOR_SCHEDULE), now = began;
+    int rc = 0;
+    while (now < when_ns) {
+        if (host_stopping(ctx)) {
+            rc = -ECANCELED;
+            break;
         }
-    if (h->report_count == MQS_HOST_MAX_REPORTS)
-        return;
-    mqs_host_report *r = &h->reports[h->report_count++];
-    snprintf(r->key, sizeof r->key, "%s", key);
-    r->value = value;
+        int64_t until = when_ns - now > MQS_HOST_PACE_SLICE_NS ? now + MQS_HOST_PACE_SLICE_NS : when_ns;
+        struct timespec ts = {.tv_sec = until / 1000000000, .tv_nsec = until % 1000000000};
+        int err = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+        now = mqs_now_ns();
+        if (err == EINTR) {
+            rc = -EINTR;
+            break;
+        }
+    }
+    h->waited_in_call += mqs_process_wait_end(h->domain, MQS_WAIT_FOR_SCHEDULE, began);
+    return rc;
 }
 
 static int host_input_set(mqs_block_ctx *ctx, const mqs_input_set **out)
@@ -329,14 +356,46 @@ static int host_transform(mqs_host *h, const mqs_buffer *in)
     return transform_done(h, &out, h->desc->transform(&h->ctx, in, &out));
 }
 
+/* ---- time in block calls ---- */
+
+/* Every call is timed while calls are long; one in CALL_SAMPLE_EVERY while
+ * they are short, so that two clock reads never weigh on a block making
+ * many tiny calls. What the call spent waiting (for a slot, for room
+ * downstream, for its schedule) is not time in the block. */
+#define CALL_SAMPLE_EVERY 64u
+#define CALL_LONG_NS 20000
+
+static int64_t call_begin(mqs_host *h)
+{
+    if (h->time_every > 1 && (++h->call_tick % h->time_every) != 0)
+        return 0;
+    h->waited_in_call = 0;
+    h->core_waits_before = mqs_process_waited_total(h->domain);
+    return mqs_now_ns();
+}
+
+static void call_end(mqs_host *h, int64_t began)
+{
+    if (!began)
+        return;
+    int64_t waited = h->waited_in_call + (int64_t)(mqs_process_waited_total(h->domain) - h->core_waits_before);
+    int64_t busy = mqs_now_ns() - began - waited;
+    if (busy < 0)
+        busy = 0;
+    mqs_process_call_time(h->domain, busy);
+    h->time_every = busy >= CALL_LONG_NS ? 1 : CALL_SAMPLE_EVERY;
+}
+
 int mqs_host_call(mqs_host *h, const mqs_buffer *const *in)
 {
     int rc = 0;
     mqs_host_mark(h, MQS_ACTIVITY_CALL, 0);
+    int64_t began = call_begin(h);
     if (!h->desc->transform)
         rc = h->desc->process(&h->ctx, in);
     else if (in[0]) /* a set without the input: nothing to turn */
         rc = host_transform(h, in[0]);
+    call_end(h, began);
     mqs_host_mark(h, MQS_ACTIVITY_IDLE, 0);
     return rc;
 }
@@ -354,7 +413,9 @@ int mqs_host_init_block(mqs_host *h)
 int mqs_host_produce(mqs_host *h)
 {
     mqs_host_mark(h, MQS_ACTIVITY_CALL, 0);
+    int64_t began = call_begin(h);
     int rc = h->desc->produce(&h->ctx);
+    call_end(h, began);
     mqs_host_mark(h, MQS_ACTIVITY_IDLE, 0);
     return rc;
 }
@@ -391,6 +452,7 @@ static const mqs_host_api host_api = {
     .input_set = host_input_set,
     .start_time = host_start_time,
     .input_restarts = host_input_restarts,
+    .wait_until = host_wait_until,
 };
 
 int mqs_host_init(mqs_host *h)
@@ -402,6 +464,7 @@ int mqs_host_init(mqs_host *h)
     ctx->input_caps = h->input_caps;
     ctx->output_caps = h->output_caps;
     h->set = (mqs_input_set){.size = sizeof(mqs_input_set), .next = h->set_next, .weight = h->set_weight};
+    h->time_every = 1;
     size_t size = h->desc->state_size ? h->desc->state_size : 1;
     ctx->state = calloc(1, size);
     return ctx->state ? 0 : -ENOMEM;

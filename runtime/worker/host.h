@@ -10,15 +10,10 @@
 #include "mqs/mqs.h"
 
 #define MQS_HOST_MAX_PORTS 64
-#define MQS_HOST_MAX_REPORTS 16
 #define MQS_HOST_ABSENT UINT32_MAX /* an optional input port left unconnected */
 #define MQS_HOST_LAUNCHER_CHECK_NS (200LL * 1000000) /* how often a worker looks whether mqrun still lives */
 #define MQS_HOST_REFUSALS_LOGGED 20 /* refused calls logged one by one; the rest only counted */
-
-typedef struct mqs_host_report {
-    char key[32];
-    double value;
-} mqs_host_report;
+#define MQS_HOST_PACE_SLICE_NS (50LL * 1000000) /* longest sleep of a pacing source between looks at its stop flag */
 
 /* Everything the worker knows about the block it runs. Process-local. */
 typedef struct mqs_host {
@@ -35,12 +30,16 @@ typedef struct mqs_host {
     mqs_input_set set;
     const mqs_buffer *set_next[MQS_HOST_MAX_PORTS];
     double set_weight[MQS_HOST_MAX_PORTS];
-    mqs_host_report reports[MQS_HOST_MAX_REPORTS];
-    uint32_t report_count;
+    mqs_params *params;               /* the block's params now: live changes (mqctl set) included */
     int verbosity;
     volatile sig_atomic_t *stop_flag; /* set by SIGTERM/SIGINT */
     mqs_activity activity;            /* as last told to the domain */
     uint64_t refusals;                /* calls refused for a bad ID or port */
+    bool reports_full_logged;
+    /* Sampling of the time in block calls (mqs_process_call_time). */
+    uint32_t call_tick, time_every;
+    int64_t waited_in_call;           /* by the host's own waits during the timed call */
+    uint64_t core_waits_before;       /* the core's wait counters when it began */
     /* The launcher (mqrun): pid 0 when run without one. */
     uint32_t launcher_pid;
     uint64_t launcher_start_time;     /* its /proc starttime, to tell a reused pid */

@@ -14,6 +14,7 @@
 
 #include "core/align.h"
 #include "input_loop.h"
+#include "live_params.h"
 
 #define WAIT_SLICE_NS (100LL * 1000000) /* how often an idle worker looks at its stop flag */
 #define BATCH 64                          /* buffers taken from one input before looking at the others */
@@ -63,6 +64,7 @@ static int run_unaligned(mqs_host *h)
             live[n++] = i;
     while (n > 0 && !*h->stop_flag) {
         mqs_domain_heartbeat(h->domain);
+        mqs_live_params_poll(h);
         for (uint32_t i = 0; i < n; i++)
             queues[i] = h->inputs[live[i]];
         mqs_host_mark(h, MQS_ACTIVITY_WAIT_INPUT, 0);
@@ -200,6 +202,7 @@ static int align_loop(aligned *l)
     mqs_host *h = l->h;
     while (!*h->stop_flag && !mqs_align_finished(l->aligner)) {
         mqs_domain_heartbeat(h->domain);
+        mqs_live_params_poll(h);
         int64_t now = mqs_now_ns();
         int pulled = pull_all(l, now);
         if (pulled < 0)

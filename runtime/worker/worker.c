@@ -19,6 +19,7 @@
 
 #include "host.h"
 #include "input_loop.h"
+#include "live_params.h"
 #include "graph/params.h"
 #include "graph/registry.h"
 
@@ -176,6 +177,7 @@ static int run_source(mqs_host *h)
     while (!stop_flag && !mqs_domain_stop_requested(h->domain)) {
         mqs_domain_heartbeat(h->domain);
         mqs_host_watch_launcher(h);
+        mqs_live_params_poll(h);
         int rc = mqs_host_produce(h);
         if (rc == MQS_EOS || rc == -ECANCELED)
             return 0;
@@ -193,8 +195,11 @@ static void close_outputs(mqs_host *h)
 
 static void print_reports(mqs_host *h)
 {
-    for (uint32_t i = 0; i < h->report_count; i++)
-        mqs_host_logf(h, MQS_LOG_INFO, "%s = %g", h->reports[i].key, h->reports[i].value);
+    mqs_process_counters_info c;
+    if (mqs_process_counters_get(h->domain, mqs_domain_process(h->domain), &c) != 0)
+        return;
+    for (uint32_t i = 0; i < c.report_count; i++)
+        mqs_host_logf(h, MQS_LOG_INFO, "%s = %g", c.reports[i].key, c.reports[i].value);
 }
 
 /* The start gate, looked at in slices so a gone launcher is noticed. */
@@ -303,11 +308,11 @@ int main(int argc, char **argv)
     }
     int status = EXIT_SETUP_FAILED;
     if (resolve_ports(&h) == 0 && mqs_host_init(&h) == 0) {
-        h.ctx.params = params;
+        h.ctx.params = h.params = params;
         status = run_block(&h);
     }
     mqs_host_fini(&h);
-    mqs_params_free(params);
+    mqs_params_free(h.params ? h.params : params); /* live changes replace them */
     mqs_domain_detach(h.domain);
     mqs_registry_close(&plugin);
     return status;
