@@ -141,6 +141,8 @@ void mqs_block_ended(supervisor *s, uint32_t i, int status)
     }
     if (stopped && WTERMSIG(status) == SIGKILL)
         s->killed = true;
+    mqs_process_set_exit(s->domain, i + 1, WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+                         WIFSIGNALED(status) ? WTERMSIG(status) : 0);
     give_back(s, i);
     apply_policy(s, i, clean, status);
     c->pid = 0;

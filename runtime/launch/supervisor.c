@@ -156,6 +156,8 @@ static void stats_due(supervisor *s, int64_t now)
 
 /* ---- the loop ---- */
 
+#define POOL_SAMPLE_NS (100LL * 1000000) /* how often the pools' high water is sampled */
+
 static int64_t earliest(int64_t a, int64_t b)
 {
     return a < b ? a : b;
@@ -164,7 +166,7 @@ static int64_t earliest(int64_t a, int64_t b)
 /* When the loop must look again without a signal; INT64_MAX: never. */
 static int64_t next_deadline(const supervisor *s, int64_t now, int64_t next_restart)
 {
-    int64_t t = earliest(next_restart, earliest(s->next_watch, s->next_sweep));
+    int64_t t = earliest(next_restart, earliest(s->next_watch, earliest(s->next_sweep, s->next_sample)));
     if (s->phase == PHASE_STARTING)
         t = earliest(t, earliest(s->phase_deadline, now + ATTACH_POLL_NS));
     if (s->phase == PHASE_STOP_SOURCES || s->phase == PHASE_STOP_ALL)
@@ -221,6 +223,10 @@ static void run_loop(supervisor *s, int sfd)
             s->next_watch = mqs_watchdog_sample(s, now);
         if (now >= s->next_sweep)
             s->next_sweep = mqs_disconnected_sweep(s, now);
+        if (now >= s->next_sample) {
+            mqs_pools_sample(s->domain);
+            s->next_sample = now + POOL_SAMPLE_NS;
+        }
         check_deadlines(s, now);
         stats_due(s, now);
     }

@@ -14,7 +14,7 @@
 #include <sys/types.h>
 
 #include "restart_policy.h"
-#include "stats.h"
+#include "observe/render.h"
 #include "supervisor.h"
 #include "watchdog.h"
 
@@ -59,6 +59,7 @@ typedef struct supervisor {
     int64_t next_watch;      /* next watchdog sample; INT64_MAX: none needed */
     int64_t next_sweep;      /* next sweep of the inputs of blocks that are gone; INT64_MAX: none */
     int64_t sigchld_ns;      /* when the loop last woke up for SIGCHLD */
+    int64_t next_sample;     /* next sample of the pools' high water */
     bool setup_failed, failed, gave_up, killed;
     mqs_stats_snapshot *first_stats; /* at start: the final line's rates cover the whole run */
     mqs_stats_snapshot *last_stats;
