@@ -124,7 +124,7 @@ Test(mqctl, usage_errors_say_what_is_wrong)
     const char *unknown[] = {"lss", NULL};
     mqctl(unknown, &r);
     cr_expect_eq(r.status, 2);
-    cr_expect_str_eq(r.err, "mqctl: unknown command 'lss' (commands: ls clean blocks; mqctl --help)\n");
+    cr_expect_str_eq(r.err, "mqctl: unknown command 'lss' (commands: ls status top dot set stop clean blocks; mqctl --help)\n");
     const char *extra[] = {"ls", "a", "b", NULL};
     mqctl(extra, &r);
     cr_expect_eq(r.status, 2);

@@ -1,14 +1,16 @@
-/* mqctl: see the running graphs of this user. `mqctl ls` lists them (live
- * and dead runs), `mqctl clean` removes what dead runs left, `mqctl blocks`
- * describes the block types. Reads the shared-memory objects only: it never
- * takes a block's place nor slows one. */
+/* mqctl: see and steer the running graphs of this user. `ls` lists them
+ * (live and dead runs), `status`, `top` and `dot` show one, `set` changes a
+ * live param, `stop` ends a run, `clean` removes what dead runs left,
+ * `blocks` describes the block types. It reads a run as an observer (the
+ * control segment mapped read-only, no process slot): it never takes a
+ * block's place nor slows one. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl.h"
 #include "graph/catalogue.h"
-#include "mqs/mqs.h"
 
 #define MAX_RUNS 1024
 
@@ -26,6 +28,16 @@ static int cmd_blocks(int argc, char **argv);
 static const command commands[] = {
     {"ls", cmd_ls, "mqctl ls [GRAPH] [--json]",
      "list the running graphs of this user (and dead runs, which the next mqrun or `mqctl clean` removes)"},
+    {"status", mqctl_status, "mqctl status GRAPH [--json] [--interval DURATION]",
+     "every block, connection, pool and aligned block of a running graph, over an interval (default 500ms)"},
+    {"top", mqctl_top, "mqctl top GRAPH [--interval DURATION] [--sort COLUMN] [--iterations N]",
+     "the same, refreshed in place; keys: q quits, s/S change the sort column"},
+    {"dot", mqctl_dot, "mqctl dot GRAPH|FILE.yaml [--svg|--png] [-o FILE]",
+     "the graph in Graphviz dot, with live rates, fill and BUSY % for a running graph"},
+    {"set", mqctl_set, "mqctl set GRAPH BLOCK.PARAM=VALUE [--timeout DURATION]",
+     "change a live param of a running block (mqctl blocks TYPE shows which are live)"},
+    {"stop", mqctl_stop, "mqctl stop GRAPH [--no-wait] [--timeout DURATION]",
+     "stop a run as Ctrl-C on its mqrun would: sources stop, the graph drains, every block ends"},
     {"clean", cmd_clean, "mqctl clean [GRAPH]", "remove the shared-memory objects dead runs left behind"},
     {"blocks", cmd_blocks, "mqctl blocks [TYPE]",
      "list the block types found (MQS_BLOCK_PATH, then the built-in ones), or show one: its ports and params"},
@@ -35,7 +47,7 @@ static const command commands[] = {
 static void usage(FILE *out)
 {
     fprintf(out, "usage: mqctl COMMAND [options]   (mqctl COMMAND --help for its options)\n"
-                 "See the multiqueue-shm graphs of this user.\n\n");
+                 "See and steer the multiqueue-shm graphs of this user.\n\n");
     for (size_t i = 0; i < COMMANDS; i++)
         fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\nExit status: 0 done, 1 it failed (the message says why), 2 bad usage. See docs/mqctl.md.\n");
@@ -114,7 +126,7 @@ static int cmd_ls(int argc, char **argv)
         if (strcmp(argv[i], "--json") == 0)
             json = true;
         else if (argv[i][0] == '-' || graph) {
-            fprintf(stderr, "mqctl ls: unexpected argument '%s' (usage: %s)\n", argv[i], commands[0].usage);
+            fprintf(stderr, "mqctl ls: unexpected argument '%s' (usage: mqctl ls [GRAPH] [--json])\n", argv[i]);
             return 2;
         } else
             graph = argv[i];
@@ -142,7 +154,7 @@ static int cmd_ls(int argc, char **argv)
 static int cmd_clean(int argc, char **argv)
 {
     if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
-        fprintf(stderr, "mqctl clean: unexpected argument '%s' (usage: %s)\n", argv[argc - 1], commands[1].usage);
+        fprintf(stderr, "mqctl clean: unexpected argument '%s' (usage: %s)\n", argv[argc - 1], "mqctl clean [GRAPH]");
         return 2;
     }
     const char *graph = argc == 2 ? argv[1] : NULL;
@@ -157,7 +169,7 @@ static int cmd_clean(int argc, char **argv)
 static int cmd_blocks(int argc, char **argv)
 {
     if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
-        fprintf(stderr, "mqctl blocks: unexpected argument '%s' (usage: %s)\n", argv[argc - 1], commands[2].usage);
+        fprintf(stderr, "mqctl blocks: unexpected argument '%s' (usage: %s)\n", argv[argc - 1], "mqctl blocks [TYPE]");
         return 2;
     }
     if (argc == 1) {
