@@ -64,7 +64,8 @@ int mqs_pool_stats_get(const mqs_domain *d, uint32_t pool, mqs_pool_stats *out);
 
 /* Launcher only (slot 0): note how many slots of each pool are in use, for
  * the pools' high water (a scan of the slot states; mqrun does it every
- * 100 ms). An exhausted alloc notes it too. */
+ * 100 ms). The owner also looks right after an alloc, once every
+ * max(16, slots) allocs, and an exhausted alloc notes a full pool. */
 void mqs_pools_sample(mqs_domain *d);
 
 /* References the caller's process holds right now (all buffers). */

@@ -104,7 +104,7 @@ typedef struct mqs_pool_shared {
     _Atomic uint64_t alloc_failures;
     uint64_t reserved2[5];
     /* Written by anyone, rarely: bad IDs; the most slots ever in use, as
-     * the launcher samples it and as an exhausted alloc finds it. */
+     * the launcher and the owner (after an alloc, now and then) sample it. */
     _Atomic uint64_t rejected_ids;
     _Atomic uint32_t high_water;
     uint32_t reserved3b;

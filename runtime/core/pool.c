@@ -37,7 +37,7 @@ static int claim(mqs_domain *d, uint32_t pool_index, mqs_pool_shared *p, uint32_
     return 0;
 }
 
-/* Two writers (the launcher's samples, an exhausted alloc), both rare. */
+/* Two writers (the launcher, the owner), both rarely. */
 static void raise_high_water(mqs_pool_shared *p, uint32_t in_use)
 {
     uint32_t seen = atomic_load_explicit(&p->high_water, memory_order_relaxed);
@@ -54,6 +54,17 @@ static uint32_t slots_in_use(const mqs_domain *d, const mqs_pool_shared *p)
     for (uint32_t s = 0; s < p->slot_count; s++)
         in_use += MQS_STATE_RC(atomic_load_explicit(&slots[s].state, memory_order_relaxed)) != 0;
     return in_use;
+}
+
+/* Right after an alloc is when a pool is fullest: the owner looks then, once
+ * every max(16, slots) allocs (rounded up to a power of two), so the scan
+ * costs at most about one load per alloc. */
+static void sample_now_and_then(const mqs_domain *d, mqs_pool_shared *p)
+{
+    uint32_t every = p->slot_count < 16 ? 16 : p->slot_count;
+    uint64_t mask = (UINT64_C(1) << (64 - __builtin_clzll((uint64_t)every - 1))) - 1;
+    if ((atomic_load_explicit(&p->allocs, memory_order_relaxed) & mask) == 0)
+        raise_high_water(p, slots_in_use(d, p));
 }
 
 void mqs_pools_sample(mqs_domain *d)
@@ -80,6 +91,7 @@ int mqs_buffer_alloc(mqs_domain *d, uint32_t pool, mqs_buffer_id *out)
             s = 0;
         if (claim(d, pool, p, s, out) == 0) {
             atomic_store_explicit(&p->alloc_cursor, s + 1, memory_order_relaxed);
+            sample_now_and_then(d, p);
             mqsi_count(&p->allocs, 1);
             return 0;
         }
