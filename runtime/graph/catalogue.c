@@ -69,6 +69,8 @@ static void show_param(FILE *out, const mqs_param_spec *s)
         fprintf(out, ", %g to %g", s->min, s->max);
     if (s->type == MQS_PARAM_ENUM && s->choices)
         fprintf(out, ", one of %s", s->choices);
+    if (s->flags & MQS_PARAM_LIVE)
+        fprintf(out, ", live");
     fprintf(out, "\n  %-14s %s\n", "", s->help ? s->help : "");
 }
 
@@ -84,7 +86,7 @@ int mqs_catalogue_show(FILE *out, const char *type, char *err, size_t errlen)
     show_ports(out, d, MQS_PORT_INPUT, "inputs");
     show_ports(out, d, MQS_PORT_OUTPUT, "outputs");
     if (d->param_count)
-        fprintf(out, "\nparams (none can change while the graph runs yet):\n");
+        fprintf(out, "\nparams (those marked live can change while the graph runs: mqctl set):\n");
     for (uint32_t i = 0; i < d->param_count; i++)
         show_param(out, &d->params[i]);
     mqs_registry_close(&p);
