@@ -3,7 +3,7 @@
 # are missing. Uses sudo when not run as root.
 set -euo pipefail
 
-packages=(build-essential cmake pkg-config libyaml-dev libjansson-dev libcriterion-dev)
+packages=(build-essential cmake pkg-config libyaml-dev libjansson-dev libcriterion-dev graphviz tmux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
