@@ -191,7 +191,9 @@ typedef enum mqs_activity {
 } mqs_activity;
 
 /* Say what this process does now. A block call also counts one call (the
- * launcher's watchdog sees progress). Two relaxed stores, no syscall. */
+ * launcher's watchdog sees progress), unless it comes back from a wait for
+ * a slot or for room inside that call. A few relaxed loads and stores, no
+ * syscall. */
 void mqs_process_activity(mqs_domain *d, mqs_activity activity, uint32_t waiting_on);
 
 /* Launcher only (slot 0): record how often process slot `process` was

@@ -796,7 +796,9 @@ void mqs_process_activity(mqs_domain *d, mqs_activity activity, uint32_t waiting
     mqs_process_shared *p = d->self;
     if (!p)
         return;
-    if (activity == MQS_ACTIVITY_CALL)
+    /* Back in a call from a wait inside it (a send, an alloc) is not a new call. */
+    uint32_t was = atomic_load_explicit(&p->activity, memory_order_relaxed);
+    if (activity == MQS_ACTIVITY_CALL && was != MQS_ACTIVITY_WAIT_SEND && was != MQS_ACTIVITY_WAIT_ALLOC)
         mqsi_count(&p->calls, 1);
     atomic_store_explicit(&p->waiting_on, waiting_on, memory_order_relaxed);
     atomic_store_explicit(&p->activity, (uint32_t)activity, memory_order_relaxed);

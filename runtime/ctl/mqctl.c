@@ -11,6 +11,7 @@
 
 #include "ctl.h"
 #include "graph/catalogue.h"
+#include "observe/render.h"
 
 #define MAX_RUNS 1024
 
@@ -32,7 +33,7 @@ static const command commands[] = {
      "every block, connection, pool and aligned block of a running graph, over an interval (default 500ms)"},
     {"top", mqctl_top, "mqctl top GRAPH [--interval DURATION] [--sort COLUMN] [--iterations N]",
      "the same, refreshed in place; keys: q quits, s/S change the sort column"},
-    {"dot", mqctl_dot, "mqctl dot GRAPH|FILE.yaml [--svg|--png] [-o FILE]",
+    {"dot", mqctl_dot, "mqctl dot GRAPH|FILE.yaml [--svg|--png] [-o FILE] [--interval DURATION]",
      "the graph in Graphviz dot, with live rates, fill and BUSY % for a running graph"},
     {"set", mqctl_set, "mqctl set GRAPH BLOCK.PARAM=VALUE [--timeout DURATION]",
      "change a live param of a running block (mqctl blocks TYPE shows which are live)"},
@@ -63,21 +64,6 @@ static bool wants_help(int argc, char **argv)
 
 /* ---- ls ---- */
 
-static void format_uptime(int64_t ns, char *out, size_t size)
-{
-    if (ns < 0) {
-        snprintf(out, size, "-");
-        return;
-    }
-    long long s = ns / 1000000000LL;
-    if (s < 60)
-        snprintf(out, size, "%.1fs", (double)ns / 1e9);
-    else if (s < 3600)
-        snprintf(out, size, "%lldm%02llds", s / 60, s % 60);
-    else
-        snprintf(out, size, "%lldh%02lldm", s / 3600, s / 60 % 60);
-}
-
 static const char *run_state(const mqs_run_info *r)
 {
     if (!r->alive)
@@ -91,7 +77,7 @@ static void print_table(const mqs_run_info *runs, int n)
     for (int i = 0; i < n; i++) {
         const mqs_run_info *r = &runs[i];
         char up[32], blocks[32];
-        format_uptime(r->alive ? r->uptime_ns : -1, up, sizeof up);
+        mqs_format_uptime(r->alive ? r->uptime_ns : -1, up, sizeof up);
         snprintf(blocks, sizeof blocks, "%u/%u", r->running, r->blocks);
         printf("%-24s %-20s %8u %10s %7s  %s\n", r->graph, r->run_id, r->launcher_pid, up, blocks, run_state(r));
     }

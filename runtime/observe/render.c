@@ -19,6 +19,20 @@ const char *mqs_format_bytes(uint64_t bytes, char *buf, size_t size)
     return buf;
 }
 
+const char *mqs_format_uptime(int64_t ns, char *buf, size_t size)
+{
+    long long s = ns / 1000000000LL;
+    if (ns < 0)
+        snprintf(buf, size, "-");
+    else if (s < 60)
+        snprintf(buf, size, "%.1fs", (double)ns / 1e9);
+    else if (s < 3600)
+        snprintf(buf, size, "%lldm%02llds", s / 60, s % 60);
+    else
+        snprintf(buf, size, "%lldh%02lldm", s / 3600, s / 60 % 60);
+    return buf;
+}
+
 const char *mqs_format_exit(const mqs_block_figures *f, char *buf, size_t size)
 {
     if (f->exits == 0)

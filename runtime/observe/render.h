@@ -17,6 +17,8 @@ json_t *mqs_stats_json(const mqs_stats_snapshot *before, const mqs_stats_snapsho
 
 /* "12.3M", "512K", "17": bytes in a few characters. */
 const char *mqs_format_bytes(uint64_t bytes, char *buf, size_t size);
+/* A span of time in a few characters: "12.3s", "4m05s", "2h17m"; "-" when negative. */
+const char *mqs_format_uptime(int64_t ns, char *buf, size_t size);
 /* "last exit": "-", "0", "1", "SIGKILL". */
 const char *mqs_format_exit(const mqs_block_figures *f, char *buf, size_t size);
 
