@@ -3,10 +3,12 @@
  * passthrough forwards the buffer ID, no payload byte is touched) and, in the
  * same run, through a pipe chain and a Unix-socket chain of three processes,
  * which must copy every frame twice. multiqueue-shm runs again while
- * `mqctl status --json` reads the chain every 100 ms, alternating with
- * unobserved runs (medians of TRIALS each). Reports frames/s and the ratios
- * the design promises: 4K at >= 0.8x the 64 B rate, >= 100x the pipe's 4K
- * rate, and observed at >= 0.98x unobserved. */
+ * `mqctl status --json` reads the chain every 100 ms, and while a process
+ * that reads nothing (`sleep 0.1`) is started as often: the cost of a
+ * process starting every 100 ms apart from what it reads. The three
+ * alternate (medians of TRIALS each). Reports frames/s and the ratios the
+ * design promises: 4K at >= 0.8x the 64 B rate, >= 100x the pipe's 4K rate,
+ * and observed at >= 0.98x unobserved. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -177,9 +179,12 @@ static void find_mqctl(void)
     snprintf(slash ? slash + 1 : mqctl_path, 16, "mqctl");
 }
 
+enum observer { NOBODY, MQCTL, SPAWN_ONLY };
+
 /* Runs `mqctl status DOMAIN --json --interval 100ms` back to back (each
- * reads twice, 100 ms apart) until killed; its output is thrown away. */
-static pid_t start_observer(const char *domain)
+ * reads twice, 100 ms apart), or `sleep 0.1` (SPAWN_ONLY), until killed;
+ * the output is thrown away. */
+static pid_t start_observer(const char *domain, enum observer who)
 {
     pid_t pid = fork();
     if (pid != 0)
@@ -191,7 +196,10 @@ static pid_t start_observer(const char *domain)
         if (c == 0) {
             dup2(null, STDOUT_FILENO);
             dup2(null, STDERR_FILENO);
-            execl(mqctl_path, "mqctl", "status", domain, "--json", "--interval", POLL, (char *)NULL);
+            if (who == MQCTL)
+                execl(mqctl_path, "mqctl", "status", domain, "--json", "--interval", POLL, (char *)NULL);
+            else
+                execlp("sleep", "sleep", "0.1", (char *)NULL);
             _exit(127);
         }
         int status;
@@ -211,7 +219,7 @@ static int stop_observer(pid_t pid)
     return 0;
 }
 
-static int measure_mqs(uint64_t size, uint64_t frames, bool observed, double *fps)
+static int measure_mqs(uint64_t size, uint64_t frames, enum observer observed, double *fps)
 {
     mqs_domain *d;
     int rc = create_chain(size, &d);
@@ -219,7 +227,7 @@ static int measure_mqs(uint64_t size, uint64_t frames, bool observed, double *fp
         fprintf(stderr, "mqbench pipeline: %s\n", mqs_last_error());
         return rc;
     }
-    pid_t observer = observed ? start_observer(mqs_domain_name(d)) : 0;
+    pid_t observer = observed != NOBODY ? start_observer(mqs_domain_name(d), observed) : 0;
     pid_t pids[3];
     pids[0] = start_role(mqs_domain_name(d), P_SINK, frames);
     pids[1] = start_role(mqs_domain_name(d), P_PASS, frames);
@@ -240,22 +248,21 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* TRIALS unobserved and TRIALS observed runs, alternating so that both see
- * the same machine; the median of each. */
-static int measure_mqs_pair(uint64_t size, uint64_t frames, double *plain, double *observed)
+/* TRIALS runs with each observer (none, mqctl, spawn only), alternating so
+ * that all see the same machine; the median of each into fps[]. */
+static int measure_mqs_trio(uint64_t size, uint64_t frames, double fps[3])
 {
-    double p[TRIALS], o[TRIALS];
-    for (int t = 0; t < TRIALS; t++) {
-        int rc = measure_mqs(size, frames, false, &p[t]);
-        if (rc == 0)
-            rc = measure_mqs(size, frames, true, &o[t]);
-        if (rc != 0)
-            return rc;
+    double runs[3][TRIALS];
+    for (int t = 0; t < TRIALS; t++)
+        for (int who = NOBODY; who <= SPAWN_ONLY; who++) {
+            int rc = measure_mqs(size, frames, (enum observer)who, &runs[who][t]);
+            if (rc != 0)
+                return rc;
+        }
+    for (int who = NOBODY; who <= SPAWN_ONLY; who++) {
+        qsort(runs[who], TRIALS, sizeof runs[who][0], cmp_double);
+        fps[who] = runs[who][TRIALS / 2];
     }
-    qsort(p, TRIALS, sizeof p[0], cmp_double);
-    qsort(o, TRIALS, sizeof o[0], cmp_double);
-    *plain = p[TRIALS / 2];
-    *observed = o[TRIALS / 2];
     return 0;
 }
 
@@ -358,21 +365,25 @@ static double rate_of(const pipeline_result *r, int n, const char *transport, ui
 static void print_table(const pipeline_result *r, int n)
 {
     printf("source -> passthrough -> sink, three processes, frames/s (higher is better)\n\n");
-    printf("%12s %14s %14s %14s %12s %14s %10s\n", "frame bytes", "mqs", "pipe", "unix_socket", "mqs/pipe",
-           "mqs_observed", "obs/mqs");
-    double worst = 1e9;
+    printf("%12s %12s %12s %12s %9s %13s %10s %9s %10s\n", "frame bytes", "mqs", "pipe", "unix_socket", "mqs/pipe",
+           "mqs_observed", "mqs_spawn", "obs/mqs", "obs/spawn");
+    double worst = 1e9, worst_spawn = 1e9;
     for (size_t s = 0; s < SIZE_COUNT; s++) {
         uint64_t size = frame_sizes[s];
         double m = rate_of(r, n, "mqs", size), p = rate_of(r, n, "pipe", size), u = rate_of(r, n, "unix_socket", size);
-        double o = rate_of(r, n, "mqs_observed", size);
-        printf("%12llu %14.0f %14.0f %14.0f %11.1fx %14.0f %9.3fx\n", (unsigned long long)size, m, p, u,
-               p > 0 ? m / p : 0, o, m > 0 ? o / m : 0);
+        double o = rate_of(r, n, "mqs_observed", size), sp = rate_of(r, n, "mqs_spawn", size);
+        printf("%12llu %12.0f %12.0f %12.0f %8.1fx %13.0f %10.0f %8.3fx %9.3fx\n", (unsigned long long)size, m, p, u,
+               p > 0 ? m / p : 0, o, sp, m > 0 ? o / m : 0, sp > 0 ? o / sp : 0);
         if (m > 0 && o / m < worst)
             worst = o / m;
+        if (sp > 0 && o / sp < worst_spawn)
+            worst_spawn = o / sp;
     }
-    printf("\nmqs and mqs_observed: medians of %d alternating runs each; mqs_observed runs `mqctl status --json "
-           "--interval " POLL "` back to back\n", TRIALS);
+    printf("\nmqs, mqs_observed, mqs_spawn: medians of %d alternating runs each; mqs_observed runs `mqctl status "
+           "--json --interval " POLL "` back to back, mqs_spawn `sleep 0.1` back to back\n", TRIALS);
     printf("target: mqs_observed >= 0.98x mqs at every size: worst %.3fx  %s\n", worst, worst >= 0.98 ? "PASS" : "MISS");
+    printf("        (what reading costs beyond a process starting every 100 ms: mqs_observed / mqs_spawn, worst "
+           "%.3fx)\n", worst_spawn);
     double small = rate_of(r, n, "mqs", frame_sizes[0]), big = rate_of(r, n, "mqs", frame_sizes[SIZE_COUNT - 1]);
     double pipe_big = rate_of(r, n, "pipe", frame_sizes[SIZE_COUNT - 1]);
     printf("\ntarget: mqs 4K rate >= 0.8x mqs 64 B rate: %.2fx  %s\n", big / small, big >= 0.8 * small ? "PASS" : "MISS");
@@ -414,20 +425,25 @@ int bench_pipeline_main(int argc, char **argv)
     if (timing == MAP_FAILED)
         return 1;
     find_mqctl();
-    static const char *const transports[] = {"mqs", "mqs_observed", "pipe", "unix_socket"};
-    pipeline_result results[4 * SIZE_COUNT];
+    static const char *const transports[] = {"mqs", "mqs_observed", "mqs_spawn", "pipe", "unix_socket"};
+    pipeline_result results[5 * SIZE_COUNT];
     int n = 0;
     for (size_t s = 0; s < SIZE_COUNT; s++)
-        for (int t = 0; t < 4; t++) {
+        for (int t = 0; t < 5; t++) {
             pipeline_result *r = &results[n++];
             r->transport = transports[t];
             r->frame_size = frame_sizes[s];
             r->frames = frames_for(transports[t], frame_sizes[s], scale);
             int rc = 0;
-            if (t == 0) /* fills in the mqs_observed entry that comes next, too */
-                rc = measure_mqs_pair(r->frame_size, r->frames, &r->frames_per_s, &results[n].frames_per_s);
-            else if (t >= 2)
-                rc = measure_copy(t == 3, r->frame_size, r->frames, &r->frames_per_s);
+            if (t == 0) { /* fills in the mqs_observed and mqs_spawn entries that come next, too */
+                double fps[3];
+                rc = measure_mqs_trio(r->frame_size, r->frames, fps);
+                r->frames_per_s = fps[NOBODY];
+                results[n].frames_per_s = fps[MQCTL];
+                results[n + 1].frames_per_s = fps[SPAWN_ONLY];
+            } else if (t >= 3) {
+                rc = measure_copy(t == 4, r->frame_size, r->frames, &r->frames_per_s);
+            }
             if (rc != 0) {
                 fprintf(stderr, "mqbench pipeline: %s with %llu-byte frames failed: %s\n", r->transport,
                         (unsigned long long)r->frame_size, mqs_strerror(rc));
