@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "e2e_util.h"
+#include "mqs/mqs.h"
 
 #define RUN_TIMEOUT_S 120
 
@@ -132,6 +133,39 @@ void read_cmdline(const char *pid, char *out, size_t size)
 }
 
 /* Nothing of this graph left in /dev/shm, and no worker of it alive. */
+void wait_until_running(const char *graph, uint32_t blocks)
+{
+    for (int i = 0; i < 1000; i++, usleep(10000)) {
+        mqs_run_info run[4];
+        int n = mqs_runs_list(graph, run, 4);
+        if (n == 1 && run[0].alive && run[0].running == blocks && run[0].uptime_ns > 0)
+            return;
+    }
+    cr_assert_fail("graph %s never ran with its %u blocks", graph, blocks);
+}
+
+void stop_mqrun(pid_t mqrun, const char *graph, bool clean)
+{
+    kill(mqrun, SIGINT);
+    if (!clean) {
+        usleep(200 * 1000);
+        kill(mqrun, SIGINT);
+    }
+    run_result r;
+    finish_mqrun(mqrun, &r);
+    if (clean)
+        cr_expect_eq(r.status, 0, "mqrun: status %d\n%s", r.status, r.err);
+    assert_nothing_left(graph);
+}
+
+int occurrences(const char *text, const char *needle)
+{
+    int n = 0;
+    for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
 void assert_nothing_left(const char *graph)
 {
     char prefix[128];

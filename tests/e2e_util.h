@@ -6,6 +6,8 @@
 #define MQS_TEST_E2E_UTIL_H
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -33,6 +35,15 @@ void run_mqrun(const char *const *args, int sigint_after_ms, run_result *r);
 
 /* /proc/<pid>/cmdline with spaces between the arguments and one at the end. */
 void read_cmdline(const char *pid, char *out, size_t size);
+/* Wait until graph `graph` runs with all its `blocks` attached (asserts it does). */
+void wait_until_running(const char *graph, uint32_t blocks);
+/* SIGINT to `mqrun`, as Ctrl-C; `clean`: it must end with status 0, else (a
+ * block hangs) a second SIGINT stops it at once. Then nothing of `graph` may
+ * be left. */
+void stop_mqrun(pid_t mqrun, const char *graph, bool clean);
+/* How many times `needle` stands in `text`. */
+int occurrences(const char *text, const char *needle);
+
 /* Nothing of this graph left in /dev/shm, and no worker of it alive. */
 void assert_nothing_left(const char *graph);
 /* The pid of the worker running block `instance` of graph `graph`, or -1. */

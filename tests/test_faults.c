@@ -43,14 +43,6 @@ static const char *faults_graph(const char *file)
     return path;
 }
 
-static int occurrences(const char *text, const char *needle)
-{
-    int n = 0;
-    for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle))
-        n++;
-    return n;
-}
-
 /* The first line of text that starts with `start` and contains `rest`
  * after it (e.g. past a pid), copied to out; false if none. */
 static bool find_line(const char *text, const char *start, const char *rest, char *out, size_t size)

@@ -52,14 +52,6 @@ static const char *graph_file(const char *name)
     return path;
 }
 
-static int occurrences(const char *text, const char *needle)
-{
-    int n = 0;
-    for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle))
-        n++;
-    return n;
-}
-
 /* Node lines: one per block, `  "NAME" [label=<...>];`. */
 static int nodes(const char *text)
 {
@@ -360,30 +352,14 @@ static void start_graph(const char *graph, const char *middle)
     fclose(f);
     const char *args[] = {"-q", "--grace", "500ms", path, NULL};
     mqrun = start_mqrun(args, MQS_TEST_MQRUN);
-    for (int i = 0; i < 1000; i++, usleep(10000)) {
-        mqs_run_info run[4];
-        int n = mqs_runs_list(graph, run, 4);
-        if (n == 1 && run[0].alive && run[0].running == BLOCKS && run[0].uptime_ns > 0)
-            return;
-    }
-    cr_assert_fail("graph %s never ran with its %d blocks", graph, BLOCKS);
+    wait_until_running(graph, BLOCKS);
 }
 
-/* SIGINT, as Ctrl-C on mqrun; `clean`: it must end with status 0, else
- * (a block hangs) a second one stops it at once. */
+/* Stop the run under test as Ctrl-C would (stop_mqrun), and forget it. */
 static void stop_graph(const char *graph, bool clean)
 {
-    kill(mqrun, SIGINT);
-    if (!clean) {
-        usleep(200 * 1000);
-        kill(mqrun, SIGINT);
-    }
-    run_result r;
-    finish_mqrun(mqrun, &r);
+    stop_mqrun(mqrun, graph, clean);
     mqrun = -1;
-    if (clean)
-        cr_expect_eq(r.status, 0, "mqrun: status %d\n%s", r.status, r.err);
-    assert_nothing_left(graph);
 }
 
 typedef struct live_edge {
@@ -467,25 +443,9 @@ Test(mqctl_dot, an_unknown_graph_exits_1_and_lists_the_running_ones)
     stop_graph(GRAPH, true);
 }
 
-/* Where the build puts the test-only plugin tests/blocks/faulty: in the
- * build tree that holds bin/mqctl. */
-static void faulty_blocks(char *out, size_t size)
-{
-#ifdef MQS_TEST_FAULTY_BLOCKS
-    snprintf(out, size, "%s", MQS_TEST_FAULTY_BLOCKS);
-#else
-    snprintf(out, size, "%s", MQS_TEST_MQCTL);
-    for (int up = 0; up < 2 && strrchr(out, '/'); up++)
-        *strrchr(out, '/') = '\0';
-    snprintf(out + strlen(out), size - strlen(out), "/tests/blocks/faulty");
-#endif
-}
-
 Test(mqctl_dot, a_hung_block_is_marked_the_bottleneck)
 {
-    char blocks[600], plugin[700];
-    faulty_blocks(blocks, sizeof blocks);
-    snprintf(plugin, sizeof plugin, "%s/mqs_block_faulty.so", blocks);
+    const char *blocks = MQS_TEST_FAULTY_BLOCKS, *plugin = MQS_TEST_FAULTY_BLOCKS "/mqs_block_faulty.so";
     if (access(plugin, R_OK) != 0)
         cr_skip_test("the test-only block faulty is not built (%s)", plugin);
     setenv("MQS_BLOCK_PATH", blocks, 1);

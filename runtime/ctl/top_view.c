@@ -199,26 +199,6 @@ static void add_connections(top_frame *frame, const mqs_stats_snapshot *before, 
     }
 }
 
-static double sets_per_second(const mqs_stats_snapshot *before, const mqs_stats_snapshot *now, uint32_t p)
-{
-    int64_t from = before ? before->t_ns : now->start_ns;
-    uint64_t earlier = before && before->align[p] ? before->align[p]->sets : 0, sets = now->align[p]->sets;
-    if (from <= 0 || now->t_ns <= from || sets < earlier)
-        return 0;
-    return (double)(sets - earlier) * 1e9 / (double)(now->t_ns - from);
-}
-
-/* Buffers the aligner of process p dropped, every reason, all time. */
-static unsigned long long align_drops(const mqs_stats_snapshot *now, uint32_t p)
-{
-    unsigned long long drops = 0;
-    for (uint32_t q = 0; q < now->queues; q++)
-        if (mqs_queue_consumer(now->domain, q) == p)
-            for (uint32_t r = 0; r < MQS_DROP_REASONS; r++)
-                drops += now->input[q].dropped[r];
-    return drops;
-}
-
 static void add_aligned(top_frame *frame, const mqs_stats_snapshot *before, const mqs_stats_snapshot *now)
 {
     bool header = false;
@@ -233,8 +213,8 @@ static void add_aligned(top_frame *frame, const mqs_stats_snapshot *before, cons
             header = true;
         }
         top_frame_add(frame, false, "  %-24s %-11s %8.1f %9llu %9llu %14.2f", mqs_process_name(now->domain, p),
-                      mqs_sync_policy_name(a->config.policy), sets_per_second(before, now, p),
-                      (unsigned long long)a->partial, align_drops(now, p),
+                      mqs_sync_policy_name(a->config.policy), mqs_figures_sets_per_s(before, now, p),
+                      (unsigned long long)a->partial, (unsigned long long)mqs_figures_align_drops(now, p),
                       mqs_histogram_percentile(&a->spread, 99) / 1e6);
     }
 }

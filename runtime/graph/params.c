@@ -267,6 +267,19 @@ mqs_params *mqs_params_wrap(const mqs_block_descriptor *desc, json_t *obj)
     return &impl->pub;
 }
 
+/* Params that own `obj` (freed with them, or here on failure). */
+static mqs_params *wrap_owned(const mqs_block_descriptor *desc, json_t *obj, char *err, size_t errlen)
+{
+    mqs_params *p = mqs_params_wrap(desc, obj);
+    if (!p) {
+        json_decref(obj);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    ((params_impl *)p)->owns_obj = true;
+    return p;
+}
+
 mqs_params *mqs_params_from_json_text(const mqs_block_descriptor *desc, const char *instance, const char *text,
                                       char *err, size_t errlen)
 {
@@ -283,19 +296,7 @@ mqs_params *mqs_params_from_json_text(const mqs_block_descriptor *desc, const ch
         json_decref(obj);
         return NULL;
     }
-    mqs_params *p = mqs_params_wrap(desc, obj);
-    if (!p) {
-        json_decref(obj);
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    ((params_impl *)p)->owns_obj = true;
-    return p;
-}
-
-json_t *mqs_params_json(const mqs_params *p)
-{
-    return ((const params_impl *)p)->obj;
+    return wrap_owned(desc, obj, err, errlen);
 }
 
 mqs_params *mqs_params_with(const mqs_params *p, const char *key, const char *text, char *err, size_t errlen)
@@ -312,14 +313,7 @@ mqs_params *mqs_params_with(const mqs_params *p, const char *key, const char *te
         return NULL;
     }
     json_object_set_new(obj, key, value);
-    mqs_params *copy = mqs_params_wrap(impl->desc, obj);
-    if (!copy) {
-        json_decref(obj);
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    ((params_impl *)copy)->owns_obj = true;
-    return copy;
+    return wrap_owned(impl->desc, obj, err, errlen);
 }
 
 const char *mqs_params_failure(const mqs_params *p)

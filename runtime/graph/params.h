@@ -38,8 +38,6 @@ mqs_params *mqs_params_wrap(const mqs_block_descriptor *desc, json_t *obj);
 /* Parse and check JSON text (the worker's --params). NULL with err set. */
 mqs_params *mqs_params_from_json_text(const mqs_block_descriptor *desc, const char *instance, const char *text,
                                       char *err, size_t errlen);
-/* The JSON object behind params (borrowed). */
-json_t *mqs_params_json(const mqs_params *p);
 /* A copy of `p` with param `key` set to `text`, converted and checked as a
  * graph file's value would be: NULL with "param 'k' ..." in err. */
 mqs_params *mqs_params_with(const mqs_params *p, const char *key, const char *text, char *err, size_t errlen);

@@ -20,6 +20,15 @@ static double per_second(uint64_t delta, int64_t window_ns)
     return window_ns > 0 ? (double)delta * 1e9 / (double)window_ns : 0;
 }
 
+/* Per second from `before` (NULL: from the start) to `now`, of a counter
+ * that was `earlier` then and is `count` now. */
+static double rate_since(const mqs_stats_snapshot *before, const mqs_stats_snapshot *now, uint64_t earlier,
+                         uint64_t count)
+{
+    int64_t from = before ? before->t_ns : now->start_ns;
+    return from > 0 && count >= earlier ? per_second(count - earlier, now->t_ns - from) : 0;
+}
+
 /* Waits of process p up to the snapshot, in progress included: [0] waiting
  * (input, schedule), [1] blocked (output, slot). */
 static void waits_of(const mqs_stats_snapshot *s, uint32_t p, uint64_t out[2])
@@ -122,10 +131,7 @@ void mqs_figures_connection(const mqs_stats_snapshot *before, const mqs_stats_sn
         .drained = n->drained, .high_water = n->high_water,
     };
     f->fill_percent = n->depth ? 100.0 * n->length / n->depth : 0;
-    int64_t from = before ? before->t_ns : now->start_ns;
-    uint64_t popped_before = before ? before->queue[q].popped : 0;
-    if (from > 0 && n->popped >= popped_before)
-        f->rate = per_second(n->popped - popped_before, now->t_ns - from);
+    f->rate = rate_since(before, now, before ? before->queue[q].popped : 0, n->popped);
 }
 
 void mqs_figures_pool(const mqs_stats_snapshot *before, const mqs_stats_snapshot *now, uint32_t i,
@@ -137,10 +143,24 @@ void mqs_figures_pool(const mqs_stats_snapshot *before, const mqs_stats_snapshot
         .high_water = p->high_water, .allocs = p->allocs, .alloc_waits = p->alloc_failures,
         .rejected_ids = p->rejected_ids,
     };
-    int64_t from = before ? before->t_ns : now->start_ns;
-    uint64_t allocs_before = before ? before->pool[i].allocs : 0;
-    if (from > 0 && p->allocs >= allocs_before)
-        f->allocs_per_s = per_second(p->allocs - allocs_before, now->t_ns - from);
+    f->allocs_per_s = rate_since(before, now, before ? before->pool[i].allocs : 0, p->allocs);
+}
+
+double mqs_figures_sets_per_s(const mqs_stats_snapshot *before, const mqs_stats_snapshot *now, uint32_t p)
+{
+    if (!now->align[p])
+        return 0;
+    return rate_since(before, now, before && before->align[p] ? before->align[p]->sets : 0, now->align[p]->sets);
+}
+
+uint64_t mqs_figures_align_drops(const mqs_stats_snapshot *now, uint32_t p)
+{
+    uint64_t drops = 0;
+    for (uint32_t q = 0; q < now->queues; q++)
+        if (mqs_queue_consumer(now->domain, q) == p)
+            for (uint32_t r = 0; r < MQS_DROP_REASONS; r++)
+                drops += now->input[q].dropped[r];
+    return drops;
 }
 
 void mqs_figures_bottleneck(const mqs_stats_snapshot *before, const mqs_stats_snapshot *now, uint32_t *block,

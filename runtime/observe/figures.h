@@ -54,6 +54,12 @@ void mqs_figures_connection(const mqs_stats_snapshot *before, const mqs_stats_sn
 void mqs_figures_pool(const mqs_stats_snapshot *before, const mqs_stats_snapshot *now, uint32_t pool,
                       mqs_pool_figures *out);
 
+/* Input sets per second an aligned block got over the interval (0 when
+ * process p does not align), and the buffers its aligner dropped, all
+ * reasons, all time. */
+double mqs_figures_sets_per_s(const mqs_stats_snapshot *before, const mqs_stats_snapshot *now, uint32_t p);
+uint64_t mqs_figures_align_drops(const mqs_stats_snapshot *now, uint32_t p);
+
 /* The bottleneck: the busiest running block (process slot) and the fullest
  * connection (queue), or UINT32_MAX when nothing stands out (nothing above
  * 50 % busy, nothing above half full). */

@@ -117,18 +117,6 @@ static void print_connections(FILE *out, const mqs_stats_snapshot *before, const
     }
 }
 
-static uint64_t sets_before(const mqs_stats_snapshot *before, uint32_t p)
-{
-    return before && before->align[p] ? before->align[p]->sets : 0;
-}
-
-static double sets_rate(const mqs_stats_snapshot *before, const mqs_stats_snapshot *now, uint32_t p)
-{
-    int64_t from = before ? before->t_ns : now->start_ns;
-    uint64_t b = sets_before(before, p), n = now->align[p]->sets;
-    return from > 0 && now->t_ns > from && n >= b ? (double)(n - b) * 1e9 / (double)(now->t_ns - from) : 0;
-}
-
 static void print_align_inputs(FILE *out, const mqs_stats_snapshot *now, uint32_t p)
 {
     const mqs_domain *d = now->domain;
@@ -163,7 +151,7 @@ static void print_align_table(FILE *out, const mqs_stats_snapshot *before, const
         }
         fprintf(out, "  %-24s %-11s %8llu %8.1f %8llu  %6.2f/%6.2f/%6.2f  %6.2f/%6.2f/%6.2f\n",
                 mqs_process_name(now->domain, p), mqs_sync_policy_name(a->config.policy),
-                (unsigned long long)a->sets, sets_rate(before, now, p), (unsigned long long)a->partial,
+                (unsigned long long)a->sets, mqs_figures_sets_per_s(before, now, p), (unsigned long long)a->partial,
                 mqs_histogram_percentile(&a->spread, 50) / 1e6, mqs_histogram_percentile(&a->spread, 99) / 1e6,
                 mqs_histogram_percentile(&a->spread, 100) / 1e6, mqs_histogram_percentile(&a->latency, 50) / 1e6,
                 mqs_histogram_percentile(&a->latency, 99) / 1e6, mqs_histogram_percentile(&a->latency, 100) / 1e6);
@@ -309,7 +297,7 @@ static json_t *aligned_json(const mqs_stats_snapshot *before, const mqs_stats_sn
                          mqs_process_name(now->domain, p), "policy", mqs_sync_policy_name(c->policy), "tolerance_ns",
                          tolerance, "timeout_ns", (json_int_t)c->timeout_ns, "on_missing", c->partial ? "partial" : "drop",
                          "reference", reference, "sets", (json_int_t)s->sets, "partial", (json_int_t)s->partial, "rate",
-                         sets_rate(before, now, p), "spread_ns", percentiles_json(&s->spread),
+                         mqs_figures_sets_per_s(before, now, p), "spread_ns", percentiles_json(&s->spread),
                          "latency_ns", percentiles_json(&s->latency), "inputs", align_inputs_json(now, p)));
     }
     return a;

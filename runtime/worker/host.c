@@ -367,7 +367,7 @@ static int host_transform(mqs_host *h, const mqs_buffer *in)
 
 static int64_t call_begin(mqs_host *h)
 {
-    if (h->time_every > 1 && (++h->call_tick % h->time_every) != 0)
+    if ((++h->call_tick & (h->time_every - 1)) != 0) /* time_every: 1 or a power of two */
         return 0;
     h->waited_in_call = 0;
     h->core_waits_before = mqs_process_waited_total(h->domain);
