@@ -78,6 +78,10 @@ typedef struct mqs_domain_config {
     uint32_t output_count;
     const mqs_queue_config *queues;
     uint32_t queue_count;
+    /* Taps (mqs/tap.h): consumers that may attach to any output while the
+     * domain runs, at most this many at once (0..MQS_MAX_TAPS). Each takes
+     * a process slot and a queue after the declared ones. */
+    uint32_t tap_count;
 } mqs_domain_config;
 
 /* Create a domain and attach to it as process slot 0.

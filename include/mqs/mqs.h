@@ -12,6 +12,7 @@
 #include "error.h"
 #include "pid.h"
 #include "queue.h"
+#include "tap.h"
 #include "types.h"
 
 #define MQS_VERSION_MAJOR 0

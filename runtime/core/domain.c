@@ -145,6 +145,8 @@ static int check_config(const mqs_domain_config *c)
         return mqsi_fail(-EINVAL, "held_capacity %u is above %u", c->held_capacity, MAX_HELD_CAPACITY);
     if ((unsigned)c->wait_mode > MQS_WAIT_SLEEP)
         return mqsi_fail(-EINVAL, "unknown wait mode %d", (int)c->wait_mode);
+    if (c->tap_count > MQS_MAX_TAPS || c->process_count + c->tap_count > MAX_PROCESSES)
+        return mqsi_fail(-EINVAL, "tap_count %u is out of range 0..%u", c->tap_count, MQS_MAX_TAPS);
     int rc = check_pools(c);
     if (rc == 0)
         rc = check_ports(c);
@@ -247,13 +249,18 @@ static void fill_control(mqs_control *ctl, const mqs_domain_config *c, const lay
     ctl->holder_bits_offset = l->holder_bits;
     ctl->counters_offset = l->counters;
     ctl->commands_offset = l->commands;
+    ctl->tap_count = c->tap_count;
 }
 
 static void fill_processes(mqs_domain *d, const mqs_domain_config *c, const layout *l)
 {
     for (uint32_t i = 0; i < c->process_count; i++) {
         mqs_process_shared *p = &d->procs[i];
-        copy_name(p->name, sizeof p->name, c->processes ? c->processes[i].name : NULL, "process", i);
+        uint32_t first_tap = c->process_count - c->tap_count;
+        if (i >= first_tap)
+            snprintf(p->name, sizeof p->name, "tap.%u", i - first_tap);
+        else
+            copy_name(p->name, sizeof p->name, c->processes ? c->processes[i].name : NULL, "process", i);
         p->held_offset = l->held + (uint64_t)i * l->held_table_size * sizeof(mqs_held_entry);
         const mqs_sync_config *sc = c->processes ? &c->processes[i].sync : NULL;
         mqs_align_shared *a = &d->aligns[i];
@@ -288,7 +295,7 @@ static void fill_pools(mqs_domain *d, const mqs_domain_config *c, const layout *
 
 static void fill_ports(mqs_domain *d, const mqs_domain_config *c, const layout *l)
 {
-    uint32_t next = 0;
+    uint32_t next = 0, regular = c->queue_count - c->tap_count;
     uint64_t entries = l->entries;
     for (uint32_t o = 0; o < c->output_count; o++) {
         mqs_output_shared *out = &d->outputs[o];
@@ -297,7 +304,7 @@ static void fill_ports(mqs_domain *d, const mqs_domain_config *c, const layout *
         out->pool = c->outputs[o].pool;
         out->caps = c->outputs[o].caps;
         out->queue_first = next;
-        for (uint32_t q = 0; q < c->queue_count; q++)
+        for (uint32_t q = 0; q < regular; q++)
             if (c->queues[q].output == o)
                 d->output_queues[next++] = q;
         out->queue_count = next - out->queue_first;
@@ -320,6 +327,8 @@ static void fill_ports(mqs_domain *d, const mqs_domain_config *c, const layout *
             for (uint32_t k = 0; k < q->depth; k++) /* free, belonging to no position yet */
                 cell[k] = (mqs_ring_cell){.seq = UINT64_MAX, .value = MQS_CELL_RETIRED};
         }
+        if (i >= regular) /* a tap: attached to no output until one attaches (core/tap.c) */
+            q->output = q->producer = UINT32_MAX;
     }
 }
 
@@ -331,17 +340,19 @@ static void fill_ports(mqs_domain *d, const mqs_domain_config *c, const layout *
 static void fill_holder_bits(mqs_domain *d, const mqs_domain_config *c)
 {
     uint8_t *bits = (uint8_t *)d->holder_bits;
-    uint32_t n = c->process_count;
+    uint32_t n = c->process_count, taps_from = n - c->tap_count, regular = c->queue_count - c->tap_count;
     memset(bits, MQS_NO_HOLDER_BIT, (size_t)c->pool_count * n);
     for (uint32_t pool = 0; pool < c->pool_count; pool++) {
         uint8_t *reach = bits + (uint64_t)pool * n; /* 0: reached, MQS_NO_HOLDER_BIT: not (yet) */
         reach[c->pools[pool].owner] = 0;
         for (bool grew = true; grew;) {
             grew = false;
-            for (uint32_t q = 0; q < c->queue_count; q++)
+            for (uint32_t q = 0; q < regular; q++)
                 if (reach[c->outputs[c->queues[q].output].owner] == 0 && reach[c->queues[q].consumer] != 0)
                     reach[c->queues[q].consumer] = 0, grew = true;
         }
+        for (uint32_t p = taps_from; p < n; p++) /* a tap may attach to any output */
+            reach[p] = 0;
         uint32_t next = 0;
         for (uint32_t p = 0; p < n; p++)
             if (reach[p] == 0)
@@ -440,8 +451,9 @@ static void default_run_id(char *out, size_t size)
 static void claim_slot(mqs_domain *d)
 {
     mqs_process_shared *p = d->self;
-    atomic_store_explicit(&p->pid, (uint32_t)getpid(), memory_order_relaxed);
+    /* start_time before pid: whoever reads the pid (acquire) reads its start time. */
     atomic_store_explicit(&p->start_time, mqs_pid_start_time(getpid()), memory_order_relaxed);
+    atomic_store_explicit(&p->pid, (uint32_t)getpid(), memory_order_release);
     atomic_store_explicit(&p->heartbeat_ns, (uint64_t)mqs_now_ns(), memory_order_relaxed);
     atomic_store_explicit(&d->own->attached_ns, mqs_now_ns(), memory_order_relaxed);
     atomic_store_explicit(&d->own->input_wait_since_ns, 0, memory_order_relaxed);
@@ -460,6 +472,40 @@ static void unlink_all(const char *prefix, uint32_t pools)
     shm_unlink(name);
 }
 
+/* The config with its tap slots appended: a process named tap.N and a
+ * queue as deep as a tap may ask for, fed (for now) by output 0. */
+typedef struct with_taps {
+    mqs_domain_config config;
+    mqs_process_config *processes;
+    mqs_queue_config *queues;
+} with_taps;
+
+static int add_taps(const mqs_domain_config *c, with_taps *w)
+{
+    uint32_t p = c->process_count, q = c->queue_count, t = c->tap_count;
+    w->config = *c;
+    w->processes = calloc(p + t, sizeof *w->processes);
+    w->queues = calloc(q + t + 1, sizeof *w->queues);
+    if (!w->processes || !w->queues)
+        return mqsi_fail(-ENOMEM, "out of memory");
+    for (uint32_t i = 0; i < p; i++)
+        w->processes[i] = c->processes ? c->processes[i] : (mqs_process_config){0};
+    if (q)
+        memcpy(w->queues, c->queues, q * sizeof *w->queues);
+    for (uint32_t i = 0; i < t; i++) {
+        w->processes[p + i].name = "tap";
+        w->queues[q + i] = (mqs_queue_config){.name = "tap", .consumer = p + i, .depth = MQS_TAP_DEPTH_MAX,
+                                              .policy = MQS_POLICY_DROP_OLDEST};
+    }
+    w->config.processes = w->processes;
+    w->config.process_count = p + t;
+    w->config.queues = w->queues;
+    w->config.queue_count = q + t;
+    return 0;
+}
+
+static int create_checked(const mqs_domain_config *config, mqs_domain **out);
+
 int mqs_domain_create(const mqs_domain_config *config, mqs_domain **out)
 {
     mqsi_clear_error();
@@ -468,6 +514,18 @@ int mqs_domain_create(const mqs_domain_config *config, mqs_domain **out)
     int rc = check_config(config);
     if (rc)
         return rc;
+    with_taps w = {0};
+    rc = add_taps(config, &w);
+    if (rc == 0)
+        rc = create_checked(&w.config, out);
+    free(w.processes);
+    free(w.queues);
+    return rc;
+}
+
+static int create_checked(const mqs_domain_config *config, mqs_domain **out)
+{
+    int rc;
     char run_id[MQS_RUN_ID_MAX];
     if (config->run_id)
         snprintf(run_id, sizeof run_id, "%s", config->run_id);
@@ -534,6 +592,7 @@ int mqsi_control_bounds_check(const char *name, const mqs_control *c, size_t siz
     };
     uint32_t t = c->held_table_size;
     bool ok = c->process_count <= MAX_PROCESSES && c->pool_count <= MQS_MAX_POOLS && c->held_capacity &&
+              c->tap_count <= MQS_MAX_TAPS && c->tap_count < c->process_count && c->tap_count <= c->queue_count &&
               c->held_capacity <= MAX_HELD_CAPACITY && t >= 2 * c->held_capacity && (t & (t - 1)) == 0;
     for (size_t i = 0; ok && i < sizeof ends / sizeof ends[0]; i++)
         ok = ends[i] <= size;
@@ -551,8 +610,9 @@ static int check_arrays(const mqs_domain *d, const char *name)
     }
     for (uint32_t i = 0; i < c->queue_count; i++) {
         const mqs_queue_shared *q = &d->queues[i];
+        bool tap = i >= c->queue_count - c->tap_count;
         if (!q->depth || (q->depth & (q->depth - 1)) || q->entries_offset + ring_bytes(q->depth, q->policy) > d->ctl_size ||
-            q->consumer >= c->process_count || q->output >= c->output_count)
+            q->consumer >= c->process_count || (q->output >= c->output_count && !tap))
             return mqsi_fail(-EBADMSG, "%s: queue %u is inconsistent (corrupt)", name, i);
     }
     for (uint32_t i = 0; i < c->process_count; i++)

@@ -10,6 +10,7 @@
 
 #include "layout.h"
 #include "mqs/mqs.h"
+#include "mqs/tap.h"
 
 #define MQS_DOMAIN_NAME_MAX 160
 /* Payload slots start one page into their segment, after its header. */
@@ -40,6 +41,7 @@ struct mqs_domain {
     uint32_t held_mask;
     uint32_t process;
     uint32_t spin_limit;        /* adaptive spin budget for hybrid waits */
+    int64_t tap_pidless_since[MQS_MAX_TAPS]; /* launcher: when a tap slot was first seen taken without a pid */
     bool creator;
 };
 
@@ -186,6 +188,9 @@ int mqsi_queue_take(mqs_domain *d, uint32_t queue, uint64_t *out, int64_t timeou
 /* Drain every entry of a queue whose consumer is gone, dropping each as a
  * buffer reference. Returns how many were dropped. */
 uint32_t mqsi_queue_drain(mqs_domain *d, mqs_queue_shared *q);
+uint32_t mqsi_reclaim_references(mqs_domain *d, uint32_t process);
+void mqsi_free_process_slot(mqs_domain *d, uint32_t process);
+void mqsi_queue_reset(mqs_domain *d, mqs_queue_shared *q, uint32_t depth, mqs_queue_policy policy);
 
 /* For reclaim, about a process that died: did its push at `pos` land (a
  * drop_oldest value swapped in but not yet published is published now); did
@@ -194,6 +199,24 @@ uint32_t mqsi_queue_drain(mqs_domain *d, mqs_queue_shared *q);
 bool mqsi_queue_finish_push(mqs_domain *d, uint32_t queue, uint64_t pos);
 bool mqsi_queue_took(const mqs_domain *d, uint32_t queue, uint64_t pos, bool received);
 void mqsi_queue_settle_claim(mqs_domain *d, uint32_t queue, uint64_t pos);
+
+/* Taps: the last tap_count process slots and queues (core/tap.c). */
+static inline uint32_t mqsi_first_tap_queue(const mqs_domain *d) { return d->ctl->queue_count - d->ctl->tap_count; }
+static inline uint32_t mqsi_first_tap_process(const mqs_domain *d)
+{
+    return d->ctl->process_count - d->ctl->tap_count;
+}
+
+/* The k-th queue a send of `out` goes to: its own queues first, then the
+ * taps in `taps` in bit order. The sender and reclaim agree on it. */
+static inline uint32_t mqsi_send_target(const mqs_domain *d, const mqs_output_shared *out, uint32_t taps, uint32_t k)
+{
+    if (k < out->queue_count)
+        return d->output_queues[out->queue_first + k];
+    for (k -= out->queue_count; k > 0; k--)
+        taps &= taps - 1;
+    return mqsi_first_tap_queue(d) + (uint32_t)__builtin_ctz(taps);
+}
 
 static inline _Atomic uint64_t *mqsi_entries(const mqs_domain *d, const mqs_queue_shared *q)
 {

@@ -9,7 +9,8 @@
  * is made, with the value the process's holder bit will have once it is.
  *
  * Stores are relaxed: the reader looks only after the writer's death, which
- * waitpid orders before it. A compiler barrier after each note keeps them in
+ * waitpid orders before it (a tap leaving reads op and output of a live
+ * sender after a system-wide barrier, core/tap.c). A compiler barrier after each note keeps them in
  * program order, which is the order a kill can cut them in. */
 #ifndef MQS_CORE_JOURNAL_H
 #define MQS_CORE_JOURNAL_H
@@ -24,7 +25,8 @@ enum {
     MQS_OP_RECEIVE = 4, /* id, held, queue, position; stage MQS_STAGE_RECEIVED once it is the process's */
     MQS_OP_SEND = 5,    /* id, held, output; stage: 0 before the count was raised, 1 + k once k
                            queues are settled; queue, position: the push under way (queue is
-                           UINT32_MAX before the first); stolen: a drop_oldest entry it replaced */
+                           UINT32_MAX before the first); stolen: a drop_oldest entry it replaced;
+                           taps: the taps it sends to after the output's queues (mqsi_send_target) */
 };
 enum { MQS_STAGE_RECEIVED = 1 };
 
@@ -40,6 +42,7 @@ static inline void mqsi_journal_begin(mqs_domain *d, uint32_t op, mqs_buffer_id 
     mqsi_note(change_id, 0);
     mqsi_note(queue, UINT32_MAX);
     mqsi_note(output, UINT32_MAX);
+    mqsi_note(taps, 0);
     mqsi_after_note();
     mqsi_note(op, op); /* last: the fields above belong to it */
     mqsi_after_note();
@@ -71,6 +74,14 @@ static inline void mqsi_journal_queue(mqs_domain *d, uint32_t queue, uint64_t po
 static inline void mqsi_journal_output(mqs_domain *d, uint32_t output)
 {
     mqsi_note(output, output);
+    mqsi_after_note();
+}
+
+/* The taps a send goes to besides the output's queues, noted before the
+ * count is raised for them. */
+static inline void mqsi_journal_taps(mqs_domain *d, uint32_t taps)
+{
+    mqsi_note(taps, taps);
     mqsi_after_note();
 }
 

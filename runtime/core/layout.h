@@ -22,7 +22,7 @@
 #define MQS_CACHE_LINE 64
 /* "MQSSHM1" as little-endian bytes, so it reads so in a hex dump. */
 #define MQS_SEGMENT_MAGIC UINT64_C(0x00314d485353514d)
-#define MQS_LAYOUT_VERSION 6u
+#define MQS_LAYOUT_VERSION 7u
 
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free to share them between processes");
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free to share them between processes");
@@ -121,9 +121,14 @@ typedef struct mqs_output_shared {
     uint32_t queue_first;  /* into the output-queue index array */
     uint32_t queue_count;
     mqs_caps caps;
+    /* Line 2: the taps attached now (bit i: tap i, core/tap.c). Written by
+     * taps and the launcher, read by the owner once per send. */
+    _Atomic uint32_t taps;
+    uint32_t reserved[15];
 } mqs_output_shared;
-_Static_assert(sizeof(mqs_output_shared) == 128, "output record layout");
+_Static_assert(sizeof(mqs_output_shared) == 192, "output record layout");
 _Static_assert(offsetof(mqs_output_shared, caps) == 64, "output record layout");
+_Static_assert(offsetof(mqs_output_shared, taps) == 128, "output record layout: the taps line");
 
 /* One SPSC ring. Lines 0-1 are fixed config; line 2 is written by the producer,
  * line 3 by the consumer (and by the producer only when drop_oldest makes it
@@ -217,7 +222,7 @@ typedef struct mqs_journal {
     _Atomic int32_t change_delta;  /* by how much */
     _Atomic uint32_t change_bit;   /* the holder bit's value once it is changed; MQS_NO_HOLDER_BIT */
     _Atomic uint32_t output;       /* send: the output */
-    uint32_t reserved;
+    _Atomic uint32_t taps;         /* send: the output's taps it sends to, besides its queues */
 } mqs_journal;
 _Static_assert(sizeof(mqs_journal) == 64, "journal layout");
 
@@ -338,7 +343,11 @@ typedef struct mqs_control {
     uint64_t holder_bits_offset; /* uint8_t[pool_count][process_count]: each process's bit, or MQS_NO_HOLDER_BIT */
     uint64_t counters_offset; /* mqs_process_counters[process_count] */
     uint64_t commands_offset; /* mqs_command_shared[process_count]: page-aligned, last in the segment */
-    uint64_t reserved2[6];
+    /* The last tap_count process slots and queues are taps (core/tap.c):
+     * consumers that attach to an output of a running graph and leave. */
+    uint32_t tap_count;
+    uint32_t reserved3;
+    uint64_t reserved2[5];
 } mqs_control;
 _Static_assert(sizeof(mqs_control) == 320, "control header layout");
 _Static_assert(offsetof(mqs_control, graph) == 64, "control header layout");

@@ -39,9 +39,10 @@ static int deliver(mqs_domain *d, uint32_t queue, mqs_buffer_id id, mqsi_deadlin
 }
 
 /* Journal: SEND, stage 1 once the count is raised, 1 + k once k queues are settled. */
-static int send_to_all(mqs_domain *d, const mqs_output_shared *out, mqs_buffer_id id, int64_t timeout_ns)
+static int send_to_all(mqs_domain *d, const mqs_output_shared *out, uint32_t taps, mqs_buffer_id id,
+                       int64_t timeout_ns)
 {
-    uint32_t n = out->queue_count;
+    uint32_t n = out->queue_count + (uint32_t)__builtin_popcount(taps);
     int rc = n > 1 ? mqsi_slot_change(d, id, (int32_t)(n - 1)) : 0;
     if (rc)
         return rc;
@@ -50,7 +51,7 @@ static int send_to_all(mqs_domain *d, const mqs_output_shared *out, mqs_buffer_i
     mqsi_deadline deadline = mqsi_deadline_in(timeout_ns), no_wait = mqsi_deadline_in(0);
     int delivered = 0, failure = 0;
     for (uint32_t k = 0; k < n; k++) {
-        int r = deliver(d, d->output_queues[out->queue_first + k], id, failure ? &no_wait : &deadline);
+        int r = deliver(d, mqsi_send_target(d, out, taps, k), id, failure ? &no_wait : &deadline);
         mqsi_journal_stage(d, 2 + k);
         if (r > 0)
             delivered++;
@@ -78,11 +79,17 @@ int mqs_output_send(mqs_domain *d, uint32_t output, mqs_buffer_id id, int64_t ti
         return consume(d, id, -ESTALE);
     if (meta->port == UINT32_MAX)
         meta->port = output;
-    if (out->queue_count == 0)
-        return consume(d, id, 0);
     mqsi_journal_begin(d, MQS_OP_SEND, id, held);
     mqsi_journal_output(d, output);
-    int rc = send_to_all(d, out, id, timeout_ns);
+    /* After the journal names the output: a tap leaving waits for a send it
+     * may have missed (core/tap.c; its system-wide barrier orders the two). */
+    uint32_t taps = atomic_load_explicit(&((mqs_output_shared *)out)->taps, memory_order_acquire);
+    if (out->queue_count == 0 && taps == 0) {
+        mqsi_journal_end(d);
+        return consume(d, id, 0);
+    }
+    mqsi_journal_taps(d, taps);
+    int rc = send_to_all(d, out, taps, id, timeout_ns);
     mqsi_journal_end(d);
     /* The count could not be raised (a stale ID): our reference is still ours. */
     return rc == -ESTALE || rc == -EINVAL || rc == -EOVERFLOW ? consume(d, id, rc) : rc;
@@ -141,11 +148,15 @@ int mqs_output_close(mqs_domain *d, uint32_t output)
 {
     if (output >= d->ctl->output_count)
         return -ERANGE;
-    const mqs_output_shared *o = &d->outputs[output];
+    mqs_output_shared *o = &d->outputs[output];
     if (o->owner != d->process && d->process != 0)
         return -EPERM;
-    for (uint32_t k = 0; k < o->queue_count; k++) {
-        mqs_queue_shared *q = &d->queues[d->output_queues[o->queue_first + k]];
+    /* A tap attaching now looks at the output's queues after it is in the
+     * taps word (core/tap.c), so it is closed either here or by itself. */
+    uint32_t taps = atomic_load_explicit(&o->taps, memory_order_seq_cst);
+    uint32_t n = o->queue_count + (uint32_t)__builtin_popcount(taps);
+    for (uint32_t k = 0; k < n; k++) {
+        mqs_queue_shared *q = &d->queues[mqsi_send_target(d, o, taps, k)];
         atomic_store_explicit(&q->closed, 1, memory_order_release);
         /* Wake unconditionally (cold path): even a spin-mode consumer may sleep in a timed wait. */
         atomic_store_explicit(&q->consumer_sleeping, 1, memory_order_relaxed);
@@ -160,8 +171,10 @@ int mqs_output_reopen(mqs_domain *d, uint32_t output)
         return -ERANGE;
     if (d->process != 0)
         return -EPERM;
-    const mqs_output_shared *o = &d->outputs[output];
-    for (uint32_t k = 0; k < o->queue_count; k++)
-        atomic_store_explicit(&d->queues[d->output_queues[o->queue_first + k]].closed, 0, memory_order_release);
+    mqs_output_shared *o = &d->outputs[output];
+    uint32_t taps = atomic_load_explicit(&o->taps, memory_order_acquire);
+    uint32_t n = o->queue_count + (uint32_t)__builtin_popcount(taps);
+    for (uint32_t k = 0; k < n; k++)
+        atomic_store_explicit(&d->queues[mqsi_send_target(d, o, taps, k)].closed, 0, memory_order_release);
     return 0;
 }

@@ -226,10 +226,12 @@ static int cell_take(mqs_domain *d, uint32_t queue, uint64_t *out, bool refs, en
 
 /* ---- pushing with the full policy ---- */
 
+/* Room, or no one to make room: a consumer gone (a tap that left) ends the wait. */
 static bool has_space_fn(const mqs_domain *d, const void *arg)
 {
     (void)d;
-    return mqsi_queue_has_space(arg);
+    const mqs_queue_shared *q = arg;
+    return mqsi_queue_has_space(q) || atomic_load_explicit(&((mqs_queue_shared *)q)->consumer_gone, memory_order_acquire);
 }
 
 /* Producer side of a full `block` queue: wait for room until the deadline. */
@@ -501,4 +503,30 @@ bool mqsi_queue_finish_push(mqs_domain *d, uint32_t queue, uint64_t pos)
     mqsi_count(&q->pushed, 1);
     mqsi_wake_if_sleeping(d, &q->consumer_sleeping, q->consumer);
     return true;
+}
+
+/* A tap's queue made new for its next user: empty, open, `depth` deep with
+ * `policy`. Only while no producer can reach it (core/tap.c). */
+void mqsi_queue_reset(mqs_domain *d, mqs_queue_shared *q, uint32_t depth, mqs_queue_policy policy)
+{
+    q->depth = depth;
+    q->policy = (uint32_t)policy;
+    atomic_store_explicit(&q->head, 0, memory_order_relaxed);
+    atomic_store_explicit(&q->tail, 0, memory_order_relaxed);
+    q->cached_tail = q->cached_head = 0;
+    atomic_store_explicit(&q->pushed, 0, memory_order_relaxed);
+    atomic_store_explicit(&q->popped, 0, memory_order_relaxed);
+    atomic_store_explicit(&q->dropped, 0, memory_order_relaxed);
+    atomic_store_explicit(&q->drained, 0, memory_order_relaxed);
+    atomic_store_explicit(&q->high_water, 0, memory_order_relaxed);
+    atomic_store_explicit(&q->producer_sleeping, 0, memory_order_relaxed);
+    atomic_store_explicit(&q->consumer_sleeping, 0, memory_order_relaxed);
+    atomic_store_explicit(&q->closed, 0, memory_order_relaxed);
+    if (has_cells(q))
+        for (uint32_t k = 0; k < depth; k++) {
+            mqs_ring_cell *c = cell_at(d, q, k);
+            atomic_store_explicit(&c->seq, UINT64_MAX, memory_order_relaxed);
+            atomic_store_explicit(&c->value, MQS_CELL_RETIRED, memory_order_relaxed);
+        }
+    atomic_store_explicit(&q->consumer_gone, 0, memory_order_release);
 }

@@ -44,14 +44,16 @@ static bool made(const mqs_domain *d, uint32_t process, mqs_buffer_id id, int32_
 
 /* send: how many of the n references made for the queues the process still
  * answers for, with k queues settled and maybe the k-th push under way. */
-static uint32_t send_unsettled(mqs_domain *d, uint32_t process, const mqs_output_shared *out, recovery *r)
+static uint32_t send_unsettled(mqs_domain *d, uint32_t process, const mqs_output_shared *out, uint32_t taps,
+                               recovery *r)
 {
     const mqs_journal *j = &d->procs[process].journal;
     uint32_t settled = atomic_load_explicit(&j->stage, memory_order_relaxed) - 1;
-    if (settled >= out->queue_count)
+    uint32_t n = out->queue_count + (uint32_t)__builtin_popcount(taps);
+    if (settled >= n)
         return 0;
-    uint32_t unsettled = out->queue_count - settled;
-    uint32_t queue = d->output_queues[out->queue_first + settled];
+    uint32_t unsettled = n - settled;
+    uint32_t queue = mqsi_send_target(d, out, taps, settled);
     if (atomic_load_explicit(&j->queue, memory_order_relaxed) != queue)
         return unsettled; /* that push had not begun */
     if (mqsi_queue_finish_push(d, queue, atomic_load_explicit(&j->position, memory_order_relaxed))) {
@@ -72,11 +74,12 @@ static void recover_send(mqs_domain *d, uint32_t process, const mqs_journal *j, 
     if (output >= d->ctl->output_count)
         return; /* before the output was noted: nothing happened yet */
     const mqs_output_shared *out = &d->outputs[output];
-    uint32_t n = out->queue_count;
+    uint32_t taps = atomic_load_explicit(&j->taps, memory_order_relaxed);
+    uint32_t n = out->queue_count + (uint32_t)__builtin_popcount(taps);
     if (stage == 0) /* the count may have been raised by n - 1, nothing pushed */
         r->truth = n > 1 && made(d, process, r->id, (int32_t)(n - 1)) ? held - 1 + n : held;
     else
-        r->truth = held - 1 + send_unsettled(d, process, out, r);
+        r->truth = held - 1 + send_unsettled(d, process, out, taps, r);
 }
 
 static void recover_journal(mqs_domain *d, uint32_t process, recovery *r)
@@ -169,6 +172,28 @@ int mqs_process_disconnect(mqs_domain *d, uint32_t process)
     return (int)drain_inputs(d, process);
 }
 
+/* Give back what dead `process` held, and leave its slot taken. */
+uint32_t mqsi_reclaim_references(mqs_domain *d, uint32_t process)
+{
+    mqs_process_shared *p = &d->procs[process];
+    recovery r = {0};
+    recover_journal(d, process, &r);
+    uint32_t released = release_table(d, process, &r);
+    if (r.extra)
+        released += release_n(d, r.extra, 1);
+    atomic_store_explicit(&p->journal.op, MQS_OP_NONE, memory_order_relaxed);
+    atomic_store_explicit(&p->held_total, 0, memory_order_relaxed);
+    atomic_fetch_add_explicit(&p->reclaimed, released, memory_order_relaxed);
+    return released;
+}
+
+void mqsi_free_process_slot(mqs_domain *d, uint32_t process)
+{
+    mqs_process_shared *p = &d->procs[process];
+    atomic_store_explicit(&p->pid, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->state, MQS_PROCESS_FREE, memory_order_release);
+}
+
 int mqs_reclaim(mqs_domain *d, uint32_t process)
 {
     mqsi_clear_error();
@@ -183,15 +208,7 @@ int mqs_reclaim(mqs_domain *d, uint32_t process)
     if (atomic_load_explicit(&p->state, memory_order_acquire) == MQS_PROCESS_ATTACHED &&
         mqs_pid_alive(pid, atomic_load_explicit(&p->start_time, memory_order_relaxed)))
         return mqsi_fail(-EBUSY, "reclaim: process slot %u (%s) is held by live pid %u", process, p->name, pid);
-    recovery r = {0};
-    recover_journal(d, process, &r);
-    uint32_t released = release_table(d, process, &r);
-    if (r.extra)
-        released += release_n(d, r.extra, 1);
-    atomic_store_explicit(&p->journal.op, MQS_OP_NONE, memory_order_relaxed);
-    atomic_store_explicit(&p->held_total, 0, memory_order_relaxed);
-    atomic_fetch_add_explicit(&p->reclaimed, released, memory_order_relaxed);
-    atomic_store_explicit(&p->pid, 0, memory_order_relaxed);
-    atomic_store_explicit(&p->state, MQS_PROCESS_FREE, memory_order_release);
+    uint32_t released = mqsi_reclaim_references(d, process);
+    mqsi_free_process_slot(d, process);
     return (int)released;
 }

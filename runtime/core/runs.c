@@ -85,9 +85,10 @@ static void read_run(const char *ctl_name, mqs_run_info *r)
         size >= sizeof *c && mqsi_control_bounds_check(ctl_name, c, size) == 0) {
         r->launcher_pid = c->header.creator_pid;
         r->alive = mqs_pid_alive(c->header.creator_pid, c->header.creator_start_time);
-        r->blocks = c->process_count > 0 ? c->process_count - 1 : 0;
+        uint32_t blocks_end = c->process_count - c->tap_count; /* taps come last */
+        r->blocks = blocks_end > 0 ? blocks_end - 1 : 0;
         const mqs_process_shared *p = (const mqs_process_shared *)((const uint8_t *)c + c->processes_offset);
-        for (uint32_t i = 1; i < c->process_count; i++)
+        for (uint32_t i = 1; i < blocks_end; i++)
             r->running += atomic_load_explicit(&p[i].state, memory_order_relaxed) == MQS_PROCESS_ATTACHED;
         int64_t start = atomic_load_explicit(&c->start_ns, memory_order_acquire);
         r->uptime_ns = start > 0 && atomic_load_explicit(&c->started, memory_order_acquire) ? mqs_now_ns() - start : -1;

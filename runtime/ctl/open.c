@@ -67,7 +67,7 @@ mqs_domain *mqctl_open_run(const char *cmd, const char *which)
 
 uint32_t mqctl_find_block(const char *cmd, const mqs_domain *d, const char *name)
 {
-    uint32_t n = mqs_domain_process_count(d);
+    uint32_t n = mqs_domain_process_count(d) - mqs_domain_tap_count(d); /* taps are no blocks */
     for (uint32_t p = 1; p < n; p++)
         if (strcmp(mqs_process_name(d, p), name) == 0)
             return p;

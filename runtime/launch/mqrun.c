@@ -260,6 +260,7 @@ static int plan_domain(domain_plan *p, const mqs_graph *g)
     p->config.held_capacity = held_capacity(g);
     p->config.processes = p->procs;
     p->config.process_count = g->block_count + 1;
+    p->config.tap_count = MQS_DEFAULT_TAPS;
     p->config.pools = p->pools;
     p->config.outputs = p->outputs;
     p->config.queues = p->queues;
@@ -294,7 +295,8 @@ static uint64_t shm_needed(const mqs_domain_config *c, uint32_t *biggest)
         }
         control += 512 + 256 * (uint64_t)p->slot_count;
     }
-    control += (uint64_t)c->process_count * (16384 + 64 * (uint64_t)c->held_capacity);
+    control += (uint64_t)(c->process_count + c->tap_count) * (16384 + 64 * (uint64_t)c->held_capacity);
+    control += (uint64_t)c->tap_count * (1024 + 16 * MQS_TAP_DEPTH_MAX);
     control += (uint64_t)c->output_count * 256;
     for (uint32_t q = 0; q < c->queue_count; q++)
         control += 1024 + 16 * (uint64_t)round_pow2(c->queues[q].depth);

@@ -225,6 +225,7 @@ static void run_loop(supervisor *s, int sfd)
             s->next_sweep = mqs_disconnected_sweep(s, now);
         if (now >= s->next_sample) {
             mqs_pools_sample(s->domain);
+            mqs_taps_reclaim(s->domain); /* a tap whose process died: its references back, its slot free */
             s->next_sample = now + POOL_SAMPLE_NS;
         }
         check_deadlines(s, now);

@@ -76,8 +76,9 @@ mqs_stats_snapshot *mqs_stats_take(const mqs_domain *d)
     if (!s)
         return NULL;
     s->domain = d;
-    s->processes = mqs_domain_process_count(d);
-    s->queues = mqs_domain_queue_count(d);
+    /* The graph's blocks and connections; taps come after them (mqs/tap.h). */
+    s->processes = mqs_domain_process_count(d) - mqs_domain_tap_count(d);
+    s->queues = mqs_domain_queue_count(d) - mqs_domain_tap_count(d);
     s->pools = mqs_domain_pool_count(d);
     size_t q = s->queues ? s->queues : 1, pl = s->pools ? s->pools : 1;
     s->proc = calloc(s->processes, sizeof *s->proc);
