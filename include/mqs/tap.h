@@ -62,8 +62,12 @@ mqs_domain *mqs_tap_domain(mqs_tap *t);
 /* The tap's queue, for mqs_queue_stats_get (pushed, dropped ...). */
 uint32_t mqs_tap_queue(const mqs_tap *t);
 
-/* Leave: the output stops sending to the tap, every buffer queued for it
- * and every reference it holds is returned, and its slot is free again. */
+/* Stop receiving: the output stops sending to the tap and what was queued
+ * for it is returned; references the caller holds stay valid until it
+ * returns them, and mqs_tap_receive says -EPIPE. */
+void mqs_tap_stop(mqs_tap *t);
+
+/* Leave: stop, return every reference still held, free the slot. */
 void mqs_tap_close(mqs_tap *t);
 
 /* The launcher: give back what taps whose process died held, and free

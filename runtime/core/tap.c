@@ -35,6 +35,7 @@ struct mqs_tap {
     uint32_t slot;  /* tap index */
     uint32_t queue;
     uint32_t output;
+    bool stopped;
 };
 
 mqs_tap_config mqs_tap_config_default(void)
@@ -213,7 +214,18 @@ int mqs_tap_open(const char *domain, const char *output, const mqs_tap_config *c
 
 int mqs_tap_receive(mqs_tap *t, mqs_buffer_id *out, int64_t timeout_ns)
 {
-    return mqs_queue_receive(t->domain, t->queue, out, timeout_ns);
+    if (t->stopped)
+        return -EPIPE;
+    int rc = mqs_queue_receive(t->domain, t->queue, out, timeout_ns);
+    return rc == -EAGAIN ? -ETIMEDOUT : rc; /* nothing there, and we were not to wait */
+}
+
+void mqs_tap_stop(mqs_tap *t)
+{
+    if (!t || t->stopped)
+        return;
+    disconnect(t->domain, t->queue);
+    t->stopped = true;
 }
 
 uint32_t mqs_tap_length(const mqs_tap *t) { return mqs_queue_length(t->domain, t->queue); }
@@ -226,7 +238,7 @@ void mqs_tap_close(mqs_tap *t)
 {
     if (!t)
         return;
-    disconnect(t->domain, t->queue);
+    mqs_tap_stop(t);
     mqs_domain_detach(t->domain); /* returns what we still hold, frees the slot */
     free(t);
 }
