@@ -39,7 +39,7 @@ static const char *write_graph(void)
     fprintf(f,
             "name: " GRAPH "\nblocks:\n"
             "  src:\n    type: pattern_source\n"
-            "    params: { width: 64, height: 16, format: gray8, fps: 0, pattern: noise }\n"
+            "    params: { width: 64, height: 16, format: gray8, fps: 0, pattern: noise, verify: true }\n"
             "    outputs: { out: { slots: 16 } }\n"
             /* branch a: a chain of two, every queue `block`: nothing may be dropped */
             "  pass_a1:\n    type: passthrough\n%s    inputs: { in: src.out }\n"

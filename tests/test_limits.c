@@ -291,7 +291,8 @@ Test(exhaustion, an_exhausted_pool_makes_the_producer_wait_without_loss)
 {
     write_text(tmp_path("pool.yaml"),
                "name: mqstest_limits_pool\nblocks:\n"
-               "  camera:\n    type: pattern_source\n    params: { width: 64, height: 48, format: gray8, fps: 0 }\n"
+               "  camera:\n    type: pattern_source\n"
+               "    params: { width: 64, height: 48, format: gray8, fps: 0, verify: true }\n"
                "    outputs: { out: { slots: 2 } }\n"
                "  check: { type: checksum_sink, inputs: { in: { from: camera.out, depth: 8 } } }\n");
     char report[400];
@@ -361,7 +362,7 @@ static pid_t start_mqrun_with_nofile(const char *const *args, rlim_t nofile)
 Test(exhaustion, too_few_file_descriptors_is_a_clear_error)
 {
     write_text(tmp_path("fd.yaml"), "name: mqstest_limits_nofile\nblocks:\n"
-                                    "  camera: { type: pattern_source, params: { count: 10, fps: 0 } }\n"
+                                    "  camera: { type: pattern_source, params: { count: 10, fps: 0, verify: true } }\n"
                                     "  check: { type: checksum_sink, inputs: { in: camera.out } }\n");
     const char *args[] = {"-q", "--stats-json", tmp_path("stats.jsonl"), tmp_path("fd.yaml"), NULL};
     run_result r;
@@ -399,7 +400,8 @@ static void mapping_of(pid_t pid, const char *object, char *perms)
 Test(security, a_runs_objects_are_private_and_payloads_read_only_downstream)
 {
     write_text(tmp_path("private.yaml"), "name: mqstest_limits_private\nblocks:\n"
-                                         "  camera: { type: pattern_source, params: { width: 64, height: 48 } }\n"
+                                         "  camera: { type: pattern_source, params: { width: 64, height: 48, "
+                                         "verify: true } }\n"
                                          "  check: { type: checksum_sink, inputs: { in: camera.out } }\n");
     const char *args[] = {"-q", tmp_path("private.yaml"), NULL};
     pid_t mqrun = start_mqrun(args, MQS_TEST_MQRUN);

@@ -1,5 +1,6 @@
 /* checksum_sink: verifies the record pattern_source puts at the start of
- * every frame (common/verify.h) and counts frames, gaps and corrupt frames.
+ * every frame with `verify: true` (common/verify.h) and counts frames, gaps
+ * and corrupt frames.
  *
  *   frames   buffers received
  *   gaps     discontinuities: a buffer whose seq is not the previous one + 1
@@ -7,6 +8,11 @@
  *   missing  seq numbers skipped over by forward gaps (drops upstream)
  *   corrupt  buffers whose record is absent or wrong (magic, seq, length)
  *            or whose payload does not match the record's checksum
+ *
+ * A stream whose first buffer carries no record at all is not a damaged
+ * stream but one its source never verified (pattern_source without
+ * `verify: true`, or another source): the block fails at once with a message
+ * saying so, instead of counting every frame as corrupt.
  *
  * At fini: one line on stderr, mqs_report() of each count, and with param
  * `report` one JSON line appended to that file:
@@ -26,32 +32,47 @@ typedef struct checksum_state {
     uint64_t next_seq;
     int64_t expect;
     uint32_t gap_logs, corrupt_logs;
+    bool seen_record; /* a buffer with a record came: from now on a missing one is damage */
     char report[REPORT_PATH_MAX];
 } checksum_state;
 
-/* NULL if the buffer's record checks out, else what is wrong with it. */
-static const char *verify(const mqs_buffer *b, char *why, size_t cap)
+typedef enum record_verdict { RECORD_OK, RECORD_ABSENT, RECORD_WRONG } record_verdict;
+
+/* What the buffer's record says of it; `why` tells what is wrong unless OK. */
+static record_verdict check_record(const mqs_buffer *b, char *why, size_t cap)
 {
     const mqs_buffer_meta *m = b->meta;
     verify_record r;
     if (m->length < VERIFY_SIZE || m->length > b->capacity) {
         snprintf(why, cap, "length %llu cannot hold a record (slot holds %llu)", (unsigned long long)m->length,
                  (unsigned long long)b->capacity);
-        return why;
+        return RECORD_ABSENT;
     }
     memcpy(&r, b->data, sizeof r);
-    if (r.magic != VERIFY_MAGIC || r.reserved != 0)
-        snprintf(why, cap, "no verification record (magic %08x, reserved %08x; is the source a pattern_source?)",
-                 r.magic, r.reserved);
-    else if (r.seq != m->seq || r.length != m->length)
+    if (r.magic != VERIFY_MAGIC || r.reserved != 0) {
+        snprintf(why, cap, "magic %08x, reserved %08x", r.magic, r.reserved);
+        return RECORD_ABSENT;
+    }
+    if (r.seq != m->seq || r.length != m->length)
         snprintf(why, cap, "record says seq %llu length %llu, buffer has seq %llu length %llu",
                  (unsigned long long)r.seq, (unsigned long long)r.length, (unsigned long long)m->seq,
                  (unsigned long long)m->length);
     else if (r.checksum != verify_checksum((const uint8_t *)b->data + VERIFY_SIZE, m->length - VERIFY_SIZE))
         snprintf(why, cap, "payload does not match its checksum");
     else
-        return NULL;
-    return why;
+        return RECORD_OK;
+    return RECORD_WRONG;
+}
+
+/* The stream never carried records: counting its frames as corrupt would
+ * hide a graph mistake behind a damage report. */
+static int refuse_unverified(mqs_block_ctx *ctx, const mqs_buffer *b, const char *why)
+{
+    mqs_log(ctx, MQS_LOG_ERROR,
+            "input 'in': frame seq %llu carries no verification record (%s), so there is nothing to check "
+            "(hint: set `verify: true` on the pattern_source feeding it)",
+            (unsigned long long)b->meta->seq, why);
+    return -EINVAL;
 }
 
 static int init(mqs_block_ctx *ctx)
@@ -77,6 +98,11 @@ static int process(mqs_block_ctx *ctx, const mqs_buffer *const *in)
     const mqs_buffer *b = in[0];
     if (!b)
         return 0;
+    char why[160];
+    record_verdict verdict = check_record(b, why, sizeof why);
+    if (verdict == RECORD_ABSENT && !s->seen_record)
+        return refuse_unverified(ctx, b, why);
+    s->seen_record = true;
     uint64_t seq = b->meta->seq;
     s->frames++;
     if (seq != s->next_seq) {
@@ -88,11 +114,11 @@ static int process(mqs_block_ctx *ctx, const mqs_buffer *const *in)
                     (unsigned long long)s->next_seq);
     }
     s->next_seq = seq + 1;
-    char why[160];
-    if (verify(b, why, sizeof why)) {
+    if (verdict != RECORD_OK) {
         s->corrupt++;
         if (s->corrupt_logs++ < LOG_LIMIT)
-            mqs_log(ctx, MQS_LOG_WARN, "corrupt frame seq %llu: %s%s", (unsigned long long)seq, why,
+            mqs_log(ctx, MQS_LOG_WARN, "corrupt frame seq %llu: %s%s%s", (unsigned long long)seq,
+                    verdict == RECORD_ABSENT ? "no verification record: " : "", why,
                     s->corrupt_logs == LOG_LIMIT ? " (further corrupt frames are counted, not logged)" : "");
     }
     report_counts(ctx, s);
@@ -120,7 +146,8 @@ static void fini(mqs_block_ctx *ctx)
 }
 
 static const mqs_port_spec ports[] = {
-    {.name = "in", .direction = MQS_PORT_INPUT, .help = "buffers carrying a verification record (pattern_source)"},
+    {.name = "in", .direction = MQS_PORT_INPUT,
+     .help = "buffers carrying a verification record (pattern_source with verify: true)"},
 };
 
 static const mqs_param_spec params[] = {
@@ -133,7 +160,7 @@ static const mqs_param_spec params[] = {
 MQS_BLOCK_EXPORT(checksum_sink) = {
     MQS_BLOCK_HEADER,
     .name = "checksum_sink",
-    .summary = "verifies pattern_source records: counts frames, gaps and corrupt frames",
+    .summary = "verifies pattern_source records (verify: true): counts frames, gaps and corrupt frames",
     .kind = MQS_BLOCK_SINK,
     .ports = ports,
     .port_count = 1,

@@ -1,9 +1,11 @@
 /* pattern_source: a synthetic camera. Test patterns (colour bars, a moving
- * box, noise) at a paced frame rate. Every frame starts with a verification
- * record (common/verify.h: magic, seq, length, checksum of the rest) that
- * checksum_sink checks; the record covers the first 32 bytes of row 0, so a
- * few pixels in the top-left corner look like noise. clock_offset, jitter and
- * drop_rate imitate real cameras for the synchronisation and gap tests.
+ * box, noise) at a paced frame rate. With `verify: true` every frame starts
+ * with a verification record (common/verify.h: magic, seq, length, checksum
+ * of the rest) that checksum_sink checks; the record takes the first 32 bytes
+ * of row 0, so a few pixels in the top-left corner look like noise. Without
+ * it (the default) the frame is the plain pattern, fit to record or show.
+ * clock_offset, jitter and drop_rate imitate real cameras for the
+ * synchronisation and gap tests.
  *
  * Capture time of frame k (k = seq, dropped frames included):
  *  - trigger free: when produce() takes it, on a schedule of period
@@ -44,13 +46,14 @@ typedef struct pattern_state {
     int64_t count, clock_offset, jitter;
     double drop_rate;
     bool shared;      /* trigger: shared */
+    bool verify;      /* write a verification record into every frame */
     int64_t start_ns; /* shared: slot 0's instant; 0 until the first produce() */
     pacer pace;
     rng rng;
     uint64_t seq, sent, dropped;
     bool gap;               /* a frame was dropped since the last one sent */
     uint8_t *bars;          /* the bars frame, drawn once in init */
-    uint64_t bars_checksum; /* its checksum: a bars frame costs one memcpy */
+    uint64_t bars_checksum; /* verify: its checksum, so a bars frame costs one memcpy */
 } pattern_state;
 
 typedef struct rgb {
@@ -115,8 +118,8 @@ static uint32_t bounce(uint64_t t, uint32_t range)
     return (uint32_t)(m <= range ? m : 2 * (uint64_t)range - m);
 }
 
-/* Draws frame `seq` and returns the checksum of bytes [32, frame_size). */
-static uint64_t draw(pattern_state *s, uint8_t *f)
+/* Draws frame `seq`, the plain pattern. */
+static void draw(pattern_state *s, uint8_t *f)
 {
     uint64_t n = s->frame_size;
     if (s->pattern == PATTERN_NOISE) {
@@ -127,17 +130,24 @@ static uint64_t draw(pattern_state *s, uint8_t *f)
         }
         for (; i < n; i++)
             f[i] = (uint8_t)rng_next(&s->rng);
-        return verify_checksum(f + VERIFY_SIZE, n - VERIFY_SIZE);
+        return;
     }
     memcpy(f, s->bars, n);
     if (s->pattern == PATTERN_BARS)
-        return s->bars_checksum;
+        return;
     /* A black-framed white box moving diagonally, bouncing off the edges. */
     uint32_t b = (s->width < s->height ? s->width : s->height) / 4, e = b / 8;
     uint32_t x = bounce(s->seq * 4, s->width - b), y = bounce(s->seq * 3, s->height - b);
     fill_rect(s, f, x, y, b, b, (rgb){0, 0, 0});
     fill_rect(s, f, x + e, y + e, b - 2 * e, b - 2 * e, (rgb){255, 255, 255});
-    return verify_checksum(f + VERIFY_SIZE, n - VERIFY_SIZE);
+}
+
+/* Overwrites the first VERIFY_SIZE bytes of drawn frame `f` with its record. */
+static void write_record(const pattern_state *s, uint8_t *f)
+{
+    uint64_t n = s->frame_size;
+    uint64_t sum = s->pattern == PATTERN_BARS ? s->bars_checksum : verify_checksum(f + VERIFY_SIZE, n - VERIFY_SIZE);
+    verify_write(f, s->seq, n, sum);
 }
 
 static int negotiate(const mqs_params *p, const mqs_caps *in, uint32_t n_in, mqs_caps *out, uint32_t n_out)
@@ -171,6 +181,7 @@ static int init(mqs_block_ctx *ctx)
     s->jitter = mqs_param_int(p, "jitter");
     s->drop_rate = mqs_param_double(p, "drop_rate");
     s->shared = strcmp(mqs_param_string(p, "trigger"), "shared") == 0;
+    s->verify = mqs_param_bool(p, "verify");
     pace_init(&s->pace, mqs_param_double(p, "fps"));
     rng_seed(&s->rng, (uint64_t)mqs_param_int(p, "seed"));
     /* Drawn even for noise: the pattern may change while the graph runs. */
@@ -180,7 +191,8 @@ static int init(mqs_block_ctx *ctx)
         return -ENOMEM;
     }
     draw_bars(s, s->bars);
-    s->bars_checksum = verify_checksum(s->bars + VERIFY_SIZE, s->frame_size - VERIFY_SIZE);
+    if (s->verify)
+        s->bars_checksum = verify_checksum(s->bars + VERIFY_SIZE, s->frame_size - VERIFY_SIZE);
     return 0;
 }
 
@@ -221,7 +233,9 @@ static int produce(mqs_block_ctx *ctx)
     int rc = out_alloc(ctx, 0, &b);
     if (rc < 0 || (rc = out_fits(ctx, &b, s->frame_size)) < 0)
         return rc;
-    verify_write(b.data, s->seq, s->frame_size, draw(s, b.data));
+    draw(s, b.data);
+    if (s->verify)
+        write_record(s, b.data);
     video_meta(&b, s->format, s->width, s->height);
     b.meta->pts = pts;
     b.meta->duration = s->pace.period_ns;
@@ -266,7 +280,8 @@ static void fini(mqs_block_ctx *ctx)
 }
 
 static const mqs_port_spec ports[] = {
-    {.name = "out", .direction = MQS_PORT_OUTPUT, .help = "video frames, each with a verification record"},
+    {.name = "out", .direction = MQS_PORT_OUTPUT,
+     .help = "video frames; with verify: true, each starts with a verification record"},
 };
 
 static const mqs_param_spec params[] = {
@@ -293,12 +308,15 @@ static const mqs_param_spec params[] = {
     {.key = "trigger", .type = MQS_PARAM_ENUM, .default_value = "free", .choices = "free|shared",
      .help = "free: capture when paced; shared: on a grid from the graph's start, the same for every camera, "
              "no frame skipped"},
+    {.key = "verify", .type = MQS_PARAM_BOOL, .default_value = "false",
+     .help = "write a verification record (for checksum_sink) over the first 32 bytes of every frame; "
+             "false: the plain pattern"},
 };
 
 MQS_BLOCK_EXPORT(pattern_source) = {
     MQS_BLOCK_HEADER,
     .name = "pattern_source",
-    .summary = "test-pattern camera (bars, moving box, noise) with verification records",
+    .summary = "test-pattern camera (bars, moving box, noise), optionally with verification records",
     .kind = MQS_BLOCK_SOURCE,
     .ports = ports,
     .port_count = sizeof ports / sizeof ports[0],
