@@ -1,5 +1,6 @@
-/* Verification record: pattern_source writes one into the first 32 bytes of
- * every frame, checksum_sink checks it. Private to the built-in blocks.
+/* Verification record: pattern_source with `verify: true` writes one into
+ * the first 32 bytes of every frame, checksum_sink checks it. Private to the
+ * built-in blocks.
  *
  * The checksum covers the whole payload after the record, bytes [32, length).
  * It runs four independent xor-multiply-rotate lanes over 8-byte words (the
