@@ -6,6 +6,7 @@
 
 #include <mqs/mqs.h>
 
+#include "bench_gst.h"
 #include "bench_pipeline.h"
 #include "bench_queue.h"
 #include "bench_restart.h"
@@ -21,6 +22,7 @@ static const bench_command commands[] = {
     {"queue", bench_queue_main, "one queue, two processes: throughput and latency vs bare ring, pipe, socket"},
     {"pipeline", bench_pipeline_main, "source -> passthrough -> sink, 64 B to 4K frames, vs pipe and socket chains"},
     {"restart", bench_restart_main, "SIGKILL a block of a running graph N times: detection, reclaim, first buffer vs fork+exec"},
+    {"gst", bench_gst_main, "gst_source -> gst_sink through mqrun vs one gst-launch-1.0; gst_source's copy vs memcpy"},
     {"sync", bench_sync_main, "aligning 2, 4, 8 inputs per policy: cost vs bare pops, latency with and without hints"},
 };
 
