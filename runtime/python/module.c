@@ -9,8 +9,6 @@
 PyObject *pymqs_error;
 PyObject *pymqs_end_of_stream;
 
-int pymqs_tap_init(void);
-
 PyObject *pymqs_raise(int rc, const char *what)
 {
     const char *detail = mqs_last_error();

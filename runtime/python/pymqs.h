@@ -40,5 +40,8 @@ PyObject *pymqs_buffer_new(pymqs_tap *owner, mqs_buffer_id id);
 /* The tap's own references are gone: close it for real if asked to. */
 void pymqs_tap_buffer_gone(pymqs_tap *t);
 
+/* Module set-up of the Tap type (queue.Empty): 0, or -1 with an exception. */
+int pymqs_tap_init(void);
+
 
 #endif

@@ -207,7 +207,6 @@ PyTypeObject pymqs_tap_type = {
     .tp_iternext = (iternextfunc)tap_iternext,
 };
 
-int pymqs_tap_init(void);
 int pymqs_tap_init(void)
 {
     PyObject *queue = PyImport_ImportModule("queue");
