@@ -76,6 +76,24 @@ static int await(mqs_command_shared *c, int64_t timeout_ns, char *reply, size_t 
     }
 }
 
+/* A process takes its slot (state ATTACHED) a moment before it publishes
+ * its pid: a slot in that moment is waited for, within the command's
+ * timeout, rather than taken for dead. */
+static bool process_running(mqs_process_shared *p, int64_t timeout_ns)
+{
+    int64_t deadline = mqs_now_ns() + timeout_ns;
+    for (;;) {
+        if (atomic_load_explicit(&p->state, memory_order_acquire) != MQS_PROCESS_ATTACHED)
+            return false;
+        uint32_t pid = atomic_load_explicit(&p->pid, memory_order_acquire);
+        if (pid)
+            return mqs_pid_alive(pid, atomic_load_explicit(&p->start_time, memory_order_relaxed));
+        if (mqs_now_ns() >= deadline)
+            return false;
+        mqs_sleep_ns(POLL_NS);
+    }
+}
+
 int mqs_command_set_param(mqs_domain *d, uint32_t process, const char *key, const char *value, int64_t timeout_ns,
                           char *reply, size_t reply_size)
 {
@@ -85,10 +103,7 @@ int mqs_command_set_param(mqs_domain *d, uint32_t process, const char *key, cons
         return -ERANGE;
     if (strlen(key) >= MQS_COMMAND_KEY_MAX || strlen(value) >= MQS_COMMAND_VALUE_MAX)
         return -ENAMETOOLONG;
-    mqs_process_shared *p = &d->procs[process];
-    if (atomic_load_explicit(&p->state, memory_order_acquire) != MQS_PROCESS_ATTACHED ||
-        !mqs_pid_alive(atomic_load_explicit(&p->pid, memory_order_relaxed),
-                       atomic_load_explicit(&p->start_time, memory_order_relaxed)))
+    if (!process_running(&d->procs[process], timeout_ns))
         return -ESRCH;
     mqs_command_shared *c = &d->commands[process];
     int rc = claim(c);
