@@ -429,8 +429,8 @@ Test(registry, a_1_0_block_is_converted_to_1_1_specs)
     cr_assert(eq(sz, d->state_size, 24));
     cr_assert(ne(ptr, (void *)d->process, NULL));
     cr_assert(eq(ptr, (void *)d->transform, NULL), "past a 1.0 descriptor's size");
-    cr_assert(eq(ptr, (void *)d->ports, p.ports_v1_0), "host-owned");
-    cr_assert(eq(ptr, (void *)d->params, p.params_v1_0), "host-owned");
+    cr_assert(eq(ptr, (void *)d->ports, p.owned_ports), "host-owned");
+    cr_assert(eq(ptr, (void *)d->params, p.owned_params), "host-owned");
     cr_assert(eq(u32, d->port_count, 3));
     expect_port(&d->ports[0], "in", MQS_PORT_INPUT, MQS_HEADER_VIDEO, MQS_FORMAT_GRAY8, "gray8 frames");
     expect_port(&d->ports[1], "out", MQS_PORT_OUTPUT, MQS_HEADER_NONE, MQS_FORMAT_ANY, "the same frames");
@@ -441,7 +441,7 @@ Test(registry, a_1_0_block_is_converted_to_1_1_specs)
     expect_param(&d->params[1], "mode", MQS_PARAM_ENUM, "fast", 0, 0, "fast|slow", "which way");
     expect_param(&d->params[2], "count", MQS_PARAM_INT, NULL, -3, 100, NULL, "how many");
     mqs_registry_close(&p);
-    cr_assert(eq(ptr, p.ports_v1_0, NULL));
+    cr_assert(eq(ptr, p.owned_ports, NULL));
     cr_assert(eq(ptr, (void *)p.desc, NULL));
 }
 
@@ -508,7 +508,7 @@ Test(registry, a_newer_minor_is_accepted)
     cr_assert(gt(u32, p.desc->size, sizeof(mqs_block_descriptor)));
     cr_assert(eq(u32, p.desc->flags, MQS_BLOCK_ALIGNED));
     cr_assert(ne(ptr, (void *)p.desc->transform, NULL));
-    cr_assert(eq(ptr, p.ports_v1_0, NULL), "1.1 specs are used as they are");
+    cr_assert(eq(ptr, p.owned_ports, NULL), "1.1 specs are used as they are");
     mqs_registry_close(&p);
 }
 

@@ -38,6 +38,7 @@ const char *mqs_strerror(int err)
     case 0: return "success";
     case ESTALE: return "stale buffer ID (the buffer was already released)";
     case EPROTO: return "shared-memory layout version mismatch";
+    case ENOTRECOVERABLE: return "the block failed (its log above says why)";
     case EBADMSG: return "corrupt or truncated shared-memory segment";
     case EAGAIN: return "resource temporarily exhausted";
     case ETIMEDOUT: return "timed out";

@@ -12,6 +12,7 @@
 
 #include "graph_load.h"
 #include "graph_yaml.h"
+#include "module_block.h"
 #include "params.h"
 #include "units.h"
 
@@ -77,11 +78,39 @@ static int need_scalar(reader *r, yaml_node_t *v, const char *what, const char *
 
 /* ---- params ---- */
 
+/* A module's path, relative to the graph file's directory, made absolute. */
+static int resolve_module(reader *r, const mqs_graph_block *b, yaml_node_t *v, char out[PATH_MAX])
+{
+    const char *text = scalar(v);
+    char joined[2 * PATH_MAX];
+    bool relative = text[0] != '/' && r->g->dir && strcmp(r->g->dir, ".") != 0;
+    snprintf(joined, sizeof joined, "%s%s%s", relative ? r->g->dir : "", relative ? "/" : "", text);
+    if (!realpath(joined, out))
+        return FAIL(r, v, "block '%s': module %s: %s (hint: `module:` is relative to the graph file's directory)",
+                    b->name, joined, strerror(errno));
+    return 0;
+}
+
+/* "black, white": what a module declares besides `module`, for hints. */
+static const char *declared_params(const mqs_graph_block *b)
+{
+    static char list[512];
+    size_t n = 0;
+    list[0] = '\0';
+    const mqs_block_descriptor *d = b->plugin.desc;
+    for (uint32_t i = 1; i < d->param_count && n < sizeof list; i++)
+        n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i > 1 ? ", " : "", d->params[i].key);
+    return d->param_count > 1 ? list : "no params";
+}
+
 static int on_param(reader *r, void *ctx, const char *key, yaml_node_t *k, yaml_node_t *v)
 {
     mqs_graph_block *b = ctx;
     const mqs_param_spec *spec = mqs_param_find(b->plugin.desc, key);
     char why[512];
+    if (!spec && mqs_plugin_wants_module(&b->plugin))
+        return FAIL(r, k, "block '%s': unknown param '%s' (hint: its module declares %s, and `module`)", b->name, key,
+                    declared_params(b));
     if (!spec) {
         mqs_param_unknown(b->plugin.desc, key, why, sizeof why);
         return FAIL(r, k, "block '%s': %s", b->name, why);
@@ -89,6 +118,13 @@ static int on_param(reader *r, void *ctx, const char *key, yaml_node_t *k, yaml_
     const char *text = scalar(v);
     if (!text)
         return FAIL(r, v, "block '%s': param '%s' must be a single value", b->name, key);
+    char module[PATH_MAX];
+    if (strcmp(key, "module") == 0 && mqs_plugin_wants_module(&b->plugin)) {
+        int rc = resolve_module(r, b, v, module);
+        if (rc)
+            return rc;
+        text = module; /* the worker runs elsewhere: it gets the absolute path */
+    }
     json_t *value;
     if (mqs_param_from_text(spec, text, &value, why, sizeof why) != 0)
         return FAIL(r, v, "block '%s': %s", b->name, why);
@@ -473,6 +509,22 @@ static int check_port_counts(reader *r, const mqs_graph_block *b, yaml_node_t *t
     return 0;
 }
 
+/* A block declared by a module (type: python): its ports and params come
+ * from params.module, read before the rest of the block. */
+static int load_module(reader *r, mqs_graph_block *b, yaml_node_t *t, yaml_node_t *map)
+{
+    yaml_node_t *params = lookup(r, map, "params");
+    yaml_node_t *m = params && params->type == YAML_MAPPING_NODE ? lookup(r, params, "module") : NULL;
+    if (!m || !scalar(m))
+        return FAIL(r, params ? params : t, "block '%s' of type %s needs its module (hint: params: { module: "
+                    "path/to/block.py }, relative to the graph file's directory)", b->name, b->type);
+    char path[PATH_MAX], why[8192];
+    int rc = resolve_module(r, b, m, path);
+    if (rc == 0 && mqs_registry_specialize(&b->plugin, path, why, sizeof why) != 0)
+        rc = FAIL(r, m, "block '%s': %s", b->name, why);
+    return rc;
+}
+
 /* type and path first: the plugin's specs are needed to read the rest. */
 static int load_type(reader *r, mqs_graph_block *b, yaml_node_t *map)
 {
@@ -493,7 +545,8 @@ static int load_type(reader *r, mqs_graph_block *b, yaml_node_t *map)
     char why[1024];
     if (mqs_registry_find(text, b->path, r->g->dir, &b->plugin, why, sizeof why) != 0)
         return FAIL(r, p ? p : t, "%s", why);
-    return check_port_counts(r, b, t);
+    rc = mqs_plugin_wants_module(&b->plugin) ? load_module(r, b, t, map) : 0;
+    return rc ? rc : check_port_counts(r, b, t);
 }
 
 static int on_block_field(reader *r, void *ctx, const char *key, yaml_node_t *k, yaml_node_t *v)

@@ -111,16 +111,16 @@ static int convert_v1_0(mqs_plugin *p)
     const port_spec_v1_0 *ports = (const port_spec_v1_0 *)(const void *)d->ports;
     const param_spec_v1_0 *params = (const param_spec_v1_0 *)(const void *)d->params;
     d->flags = 0; /* 1.0's reserved word, not flags */
-    if (d->port_count && !(p->ports_v1_0 = calloc(d->port_count, sizeof *p->ports_v1_0)))
+    if (d->port_count && !(p->owned_ports = calloc(d->port_count, sizeof *p->owned_ports)))
         return -ENOMEM;
-    if (d->param_count && !(p->params_v1_0 = calloc(d->param_count, sizeof *p->params_v1_0)))
+    if (d->param_count && !(p->owned_params = calloc(d->param_count, sizeof *p->owned_params)))
         return -ENOMEM;
     for (uint32_t i = 0; i < d->port_count; i++)
-        p->ports_v1_0[i] = port_from_v1_0(&ports[i]);
+        p->owned_ports[i] = port_from_v1_0(&ports[i]);
     for (uint32_t i = 0; i < d->param_count; i++)
-        p->params_v1_0[i] = param_from_v1_0(&params[i]);
-    d->ports = p->ports_v1_0;
-    d->params = p->params_v1_0;
+        p->owned_params[i] = param_from_v1_0(&params[i]);
+    d->ports = p->owned_ports;
+    d->params = p->owned_params;
     return 0;
 }
 
@@ -223,14 +223,20 @@ static int adopt_descriptor(const mqs_block_descriptor *d, mqs_plugin *out, char
         snprintf(why, len, "cannot be loaded: out of memory");
         return -ENOMEM;
     }
-    int rc = check_specs(&out->copy, why, len);
-    return rc ? rc : check_callbacks(&out->copy, why, len);
+    return mqs_registry_check(&out->copy, why, len);
+}
+
+int mqs_registry_check(const mqs_block_descriptor *d, char *why, size_t len)
+{
+    int rc = check_specs(d, why, len);
+    return rc ? rc : check_callbacks(d, why, len);
 }
 
 static void release(mqs_plugin *p)
 {
-    free(p->ports_v1_0);
-    free(p->params_v1_0);
+    free(p->owned_ports);
+    free(p->owned_params);
+    json_decref(p->module_declaration);
     if (p->handle)
         dlclose(p->handle);
     memset(p, 0, sizeof *p);

@@ -6,15 +6,19 @@
 #include <limits.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "mqs/block.h"
 
 typedef struct mqs_plugin {
     const mqs_block_descriptor *desc; /* points at `copy` */
     mqs_block_descriptor copy;        /* zero-extended: an older block's missing fields read as 0 */
-    /* A 1.0 block's specs converted to the 1.1 layout (copy.ports and
-     * copy.params point at them), NULL for newer blocks. Host-owned. */
-    mqs_port_spec *ports_v1_0;
-    mqs_param_spec *params_v1_0;
+    /* Specs the host made (copy.ports and copy.params point at them): a 1.0
+     * block's converted to the 1.1 layout, or what a module declared
+     * (module_block.h); NULL for a 1.1+ block's own. Host-owned. */
+    mqs_port_spec *owned_ports;
+    mqs_param_spec *owned_params;
+    json_t *module_declaration; /* holds the strings of a module's specs */
     void *handle;
     char path[PATH_MAX];
 } mqs_plugin;
@@ -35,6 +39,10 @@ int mqs_registry_find(const char *type, const char *explicit_path, const char *b
 
 /* How many of the descriptor's ports go in direction `dir`. */
 uint32_t mqs_port_count(const mqs_block_descriptor *d, mqs_port_direction dir);
+
+/* 0, or -EPROTO with why the descriptor breaks the SDK's rules (specs,
+ * callbacks for its kind and ports) in `why`. */
+int mqs_registry_check(const mqs_block_descriptor *d, char *why, size_t len);
 
 /* Unload the plugin and free what open made. */
 void mqs_registry_close(mqs_plugin *p);

@@ -419,7 +419,7 @@ int main(int argc, char **argv)
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
     sigprocmask(SIG_BLOCK, &stop, NULL);
-    char err[2048];
+    char err[8192]; /* a Python block's traceback fits */
     mqs_graph *g;
     if (mqs_graph_load(a.graph_file, a.sets, a.set_count, &g, err, sizeof err) != 0) {
         fprintf(stderr, "%s\n", err);

@@ -10,14 +10,6 @@
 #include <numpy/arrayobject.h>
 #include <structmember.h>
 
-typedef struct pymqs_buffer {
-    PyObject_HEAD
-    pymqs_tap *owner;
-    mqs_buffer_id id;
-    const mqs_buffer_meta *meta;
-    void *data;
-} pymqs_buffer;
-
 PyObject *pymqs_buffer_new(pymqs_tap *owner, mqs_buffer_id id)
 {
     mqs_domain *d = mqs_tap_domain(owner->tap);
@@ -26,22 +18,39 @@ PyObject *pymqs_buffer_new(pymqs_tap *owner, mqs_buffer_id id)
         mqs_buffer_unref(d, id);
         return NULL;
     }
-    Py_INCREF(owner);
-    b->owner = owner;
-    b->id = id;
-    b->meta = mqs_buffer_meta_of(d, id);
-    b->data = mqs_buffer_data(d, id);
+    b->owner = Py_NewRef((PyObject *)owner);
+    b->view = (mqs_buffer){.id = id, .meta = (mqs_buffer_meta *)mqs_buffer_meta_of(d, id),
+                           .data = mqs_buffer_data(d, id)};
+    b->writable = 0;
     owner->live_buffers++;
+    return (PyObject *)b;
+}
+
+PyObject *pymqs_buffer_new_in_block(PyObject *owner, const mqs_buffer *view, int writable)
+{
+    pymqs_buffer *b = PyObject_New(pymqs_buffer, &pymqs_buffer_type);
+    if (!b) {
+        mqs_buffer copy = *view;
+        pymqs_block_buffer_gone(owner, &copy);
+        return NULL;
+    }
+    b->owner = Py_NewRef(owner);
+    b->view = *view;
+    b->writable = writable;
     return (PyObject *)b;
 }
 
 static void buffer_dealloc(pymqs_buffer *b)
 {
-    pymqs_tap *owner = b->owner;
-    mqs_buffer_unref(mqs_tap_domain(owner->tap), b->id);
-    owner->live_buffers--;
-    pymqs_tap_buffer_gone(owner);
-    Py_DECREF(owner);
+    if (Py_IS_TYPE(b->owner, &pymqs_tap_type)) {
+        pymqs_tap *owner = (pymqs_tap *)b->owner;
+        mqs_buffer_unref(mqs_tap_domain(owner->tap), b->view.id);
+        owner->live_buffers--;
+        pymqs_tap_buffer_gone(owner);
+    } else {
+        pymqs_block_buffer_gone(b->owner, &b->view);
+    }
+    Py_DECREF(b->owner);
     PyObject_Free(b);
 }
 
@@ -87,10 +96,12 @@ static PyObject *buffer_array(pymqs_buffer *b, void *closure)
     (void)closure;
     int nd, type;
     npy_intp shape[3], strides[3];
-    if (array_layout(b->meta, &nd, shape, strides, &type) != 0)
+    if (array_layout(b->view.meta, &nd, shape, strides, &type) != 0)
         return pymqs_raise(-EBADMSG, "the buffer's header describes more bytes than it holds");
-    /* Read-only: a buffer that was sent is read by every consumer at once. */
-    PyObject *a = PyArray_New(&PyArray_Type, nd, shape, type, strides, b->data, 0, NPY_ARRAY_ALIGNED, NULL);
+    /* Read-only unless a Python block allocated it and has not sent it: a
+     * buffer that was sent is read by every consumer at once. */
+    int flags = NPY_ARRAY_ALIGNED | (b->writable ? NPY_ARRAY_WRITEABLE : 0);
+    PyObject *a = PyArray_New(&PyArray_Type, nd, shape, type, strides, b->view.data, 0, flags, NULL);
     if (!a)
         return NULL;
     Py_INCREF(b);
@@ -115,7 +126,7 @@ static const char *format_name(uint32_t f)
 
 static PyObject *buffer_get(pymqs_buffer *b, void *closure)
 {
-    const mqs_buffer_meta *m = b->meta;
+    const mqs_buffer_meta *m = b->view.meta;
     const char *what = closure;
     if (!strcmp(what, "pts")) return PyLong_FromLongLong(m->pts);
     if (!strcmp(what, "duration")) return PyLong_FromLongLong(m->duration);
@@ -124,7 +135,7 @@ static PyObject *buffer_get(pymqs_buffer *b, void *closure)
     if (!strcmp(what, "length")) return PyLong_FromUnsignedLongLong(m->length);
     if (!strcmp(what, "keyframe")) return PyBool_FromLong(m->flags & MQS_BUFFER_KEYFRAME);
     if (!strcmp(what, "gap")) return PyBool_FromLong(m->flags & MQS_BUFFER_GAP);
-    if (!strcmp(what, "id")) return PyLong_FromUnsignedLongLong(b->id);
+    if (!strcmp(what, "id")) return PyLong_FromUnsignedLongLong(b->view.id);
     bool video = m->header_type == MQS_HEADER_VIDEO;
     if (!strcmp(what, "width")) return video ? PyLong_FromUnsignedLong(m->header.video.width) : Py_NewRef(Py_None);
     if (!strcmp(what, "height")) return video ? PyLong_FromUnsignedLong(m->header.video.height) : Py_NewRef(Py_None);
@@ -136,16 +147,57 @@ static PyObject *buffer_get(pymqs_buffer *b, void *closure)
     return PyUnicode_FromString(m->header_type < 3 ? kinds[m->header_type] : "unknown");
 }
 
+/* What a block may set on a buffer it allocated, before it sends it. */
+static int buffer_set(pymqs_buffer *b, PyObject *value, void *closure)
+{
+    const char *what = closure;
+    if (!b->writable) {
+        PyErr_Format(PyExc_AttributeError, "%s is read-only: the buffer is an input, a tap's or already sent", what);
+        return -1;
+    }
+    if (!value) {
+        PyErr_Format(PyExc_AttributeError, "%s cannot be deleted", what);
+        return -1;
+    }
+    mqs_buffer_meta *m = b->view.meta;
+    if (!strcmp(what, "keyframe") || !strcmp(what, "gap")) {
+        uint32_t bit = what[0] == 'k' ? MQS_BUFFER_KEYFRAME : MQS_BUFFER_GAP;
+        int on = PyObject_IsTrue(value);
+        if (on < 0)
+            return -1;
+        m->flags = on ? m->flags | bit : m->flags & ~bit;
+        return 0;
+    }
+    long long v = PyLong_AsLongLong(value);
+    if (v == -1 && PyErr_Occurred())
+        return -1;
+    if (!strcmp(what, "length")) {
+        if (v < 0 || (unsigned long long)v > b->view.capacity) {
+            PyErr_Format(PyExc_ValueError, "length %lld is out of range 0..%llu (the slot's capacity)", v,
+                         (unsigned long long)b->view.capacity);
+            return -1;
+        }
+        m->length = (uint64_t)v;
+    } else if (!strcmp(what, "pts")) {
+        m->pts = v;
+    } else {
+        m->duration = v;
+    }
+    return 0;
+}
+
 #define META(name, doc) {name, (getter)buffer_get, NULL, doc, name}
+#define SETTABLE(name, doc) {name, (getter)buffer_get, (setter)buffer_set, doc, name}
 static PyGetSetDef buffer_getset[] = {
-    {"array", (getter)buffer_array, NULL, "the payload as a read-only numpy array (no copy)", NULL},
-    META("pts", "presentation time, ns on the graph's clock (CLOCK_MONOTONIC)"),
-    META("duration", "ns, 0 if unknown"),
+    {"array", (getter)buffer_array, NULL,
+     "the payload as a numpy array (no copy): writable only in a block that allocated it, until it sends it", NULL},
+    SETTABLE("pts", "presentation time, ns on the graph's clock (CLOCK_MONOTONIC)"),
+    SETTABLE("duration", "ns, 0 if unknown"),
     META("seq", "sequence number on the producing port"),
     META("flags", "MQS buffer flags (bits: 1 end of stream, 2 gap, 4 keyframe)"),
-    META("length", "payload bytes in use"),
-    META("keyframe", "decodable on its own"),
-    META("gap", "data before this buffer was lost upstream"),
+    SETTABLE("length", "payload bytes in use"),
+    SETTABLE("keyframe", "decodable on its own"),
+    SETTABLE("gap", "data before this buffer was lost upstream"),
     META("id", "the buffer ID (pool, slot, generation)"),
     META("width", "video: pixels per row, else None"),
     META("height", "video: rows, else None"),
@@ -156,7 +208,7 @@ static PyGetSetDef buffer_getset[] = {
 
 static PyObject *buffer_repr(pymqs_buffer *b)
 {
-    const mqs_buffer_meta *m = b->meta;
+    const mqs_buffer_meta *m = b->view.meta;
     if (m->header_type == MQS_HEADER_VIDEO)
         return PyUnicode_FromFormat("<mqs.Buffer seq=%llu pts=%lld %ux%u %s>", (unsigned long long)m->seq,
                                     (long long)m->pts, m->header.video.width, m->header.video.height,
@@ -168,7 +220,8 @@ static PyObject *buffer_repr(pymqs_buffer *b)
 PyTypeObject pymqs_buffer_type = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "mqs.Buffer",
-    .tp_doc = "One buffer of a graph, held until this object and every array made from it are collected.",
+    .tp_doc = "One buffer of a graph, held until this object and every array made from it are collected.\n"
+              "pts, duration, length, keyframe and gap can be set on a buffer a block allocated, until it is sent.",
     .tp_basicsize = sizeof(pymqs_buffer),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_dealloc = (destructor)buffer_dealloc,

@@ -207,6 +207,20 @@ static int add_type(PyObject *m, PyTypeObject *type, const char *name)
     return PyModule_AddObject(m, name, (PyObject *)type);
 }
 
+/* The numbers behind the names a block module declares (mqs/_blockspec.py). */
+static int add_constants(PyObject *m)
+{
+    static const struct { const char *name; long value; } constants[] = {
+        {"HEADER_NONE", MQS_HEADER_NONE}, {"HEADER_VIDEO", MQS_HEADER_VIDEO}, {"HEADER_SENSOR", MQS_HEADER_SENSOR},
+        {"FORMAT_ANY", MQS_FORMAT_ANY},   {"FORMAT_RGB24", MQS_FORMAT_RGB24}, {"FORMAT_GRAY8", MQS_FORMAT_GRAY8},
+        {"FORMAT_I420", MQS_FORMAT_I420},
+    };
+    for (size_t i = 0; i < sizeof constants / sizeof constants[0]; i++)
+        if (PyModule_AddIntConstant(m, constants[i].name, constants[i].value) != 0)
+            return -1;
+    return 0;
+}
+
 PyMODINIT_FUNC PyInit__mqs(void);
 PyMODINIT_FUNC PyInit__mqs(void)
 {
@@ -220,7 +234,8 @@ PyMODINIT_FUNC PyInit__mqs(void)
     if (!pymqs_error || !pymqs_end_of_stream || PyModule_AddObject(m, "Error", Py_NewRef(pymqs_error)) != 0 ||
         PyModule_AddObject(m, "EndOfStream", Py_NewRef(pymqs_end_of_stream)) != 0 ||
         add_type(m, &pymqs_buffer_type, "Buffer") != 0 || add_type(m, &pymqs_tap_type, "Tap") != 0 ||
-        add_type(m, &pymqs_graph_type, "Graph") != 0) {
+        add_type(m, &pymqs_graph_type, "Graph") != 0 || add_type(m, &pymqs_block_type, "Block") != 0 ||
+        pymqs_block_init(m) != 0 || add_constants(m) != 0) {
         Py_DECREF(m);
         return NULL;
     }

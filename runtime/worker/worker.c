@@ -21,6 +21,7 @@
 #include "input_loop.h"
 #include "live_params.h"
 #include "graph/params.h"
+#include "graph/module_block.h"
 #include "graph/registry.h"
 
 #define START_TIMEOUT_NS (30LL * 1000000000)
@@ -234,6 +235,21 @@ static int run_block(mqs_host *h)
     return rc < 0 && rc != -ECANCELED ? EXIT_BLOCK_FAILED : 0;
 }
 
+/* A block declared by a module (type: python) gets its ports and params
+ * from the module its params name, as in the launcher. */
+static int specialize(mqs_plugin *plugin, const char *params_json, char *err, size_t errlen)
+{
+    if (!mqs_plugin_wants_module(plugin))
+        return 0;
+    json_t *params = json_loads(params_json, 0, NULL);
+    const char *module = json_string_value(json_object_get(params, "module"));
+    int rc = module ? mqs_registry_specialize(plugin, module, err, errlen) : -EINVAL;
+    if (!module)
+        snprintf(err, errlen, "block plugin %s needs the param `module`", plugin->path);
+    json_decref(params);
+    return rc;
+}
+
 /* ---- dying with the launcher ---- */
 
 static const char *gone_instance = "mqs-worker";
@@ -287,9 +303,10 @@ int main(int argc, char **argv)
         return EXIT_SETUP_FAILED;
     install_signals();
 
-    char err[1024];
+    char err[8192]; /* a Python block's traceback fits */
     mqs_plugin plugin;
-    if (mqs_registry_open_file(a.plugin, NULL, &plugin, err, sizeof err) != 0) {
+    if (mqs_registry_open_file(a.plugin, NULL, &plugin, err, sizeof err) != 0 ||
+        specialize(&plugin, a.params_json, err, sizeof err) != 0) {
         fprintf(stderr, "%s: error: %s\n", a.instance, err);
         return EXIT_SETUP_FAILED;
     }
