@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "graph_check.h"
+#include "module_block.h"
 #include "params.h"
 
 static int find_block(const mqs_graph *g, const char *name)
@@ -49,6 +50,11 @@ static int apply_set(mqs_graph *g, const char *set, char *err, size_t errlen)
         return -EINVAL;
     }
     mqs_graph_block *blk = &g->blocks[b];
+    if (strcmp(key, "module") == 0 && mqs_plugin_wants_module(&blk->plugin)) {
+        snprintf(err, errlen, "--set %s: block '%s' takes its ports and params from its module: change `module` in "
+                 "the graph file", set, block);
+        return -EINVAL;
+    }
     const mqs_param_spec *spec = mqs_param_find(blk->plugin.desc, key);
     json_t *value;
     int rc = spec ? mqs_param_from_text(spec, eq + 1, &value, why, sizeof why)

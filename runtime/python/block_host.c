@@ -10,6 +10,8 @@
 
 #include "block_host.h"
 
+#define MQS_BLOCK_MAX_OUTPUTS 64 /* above the graph's limit of ports per block */
+
 typedef struct pymqs_block {
     PyObject_HEAD
     mqs_block_ctx *ctx; /* NULL outside a running block */
@@ -21,6 +23,7 @@ static pymqs_block *the_block; /* mqs.block */
 static PyObject *fn_process, *fn_produce, *fn_flush;
 static PyObject *stopping_error; /* mqs.Stopping */
 static PyObject *eos;            /* mqs.EOS */
+static uint64_t allocated[MQS_BLOCK_MAX_OUTPUTS]; /* per output: the seq of a buffer alloc() makes alone */
 
 void pymqs_block_buffer_gone(PyObject *owner, mqs_buffer *view)
 {
@@ -121,18 +124,26 @@ static PyObject *block_alloc(pymqs_block *self, PyObject *args, PyObject *kw)
     uint32_t o = 0;
     if (which && output_index(which, &o) != 0)
         return NULL;
+    if (o >= MQS_BLOCK_MAX_OUTPUTS)
+        return PyErr_Format(pymqs_error, "alloc: output %u is beyond the %d a Python block may have", o,
+                            MQS_BLOCK_MAX_OUTPUTS), NULL;
     if (like != Py_None && !PyObject_TypeCheck(like, &pymqs_buffer_type))
         return PyErr_Format(PyExc_TypeError, "like= takes an mqs.Buffer, not %s", Py_TYPE(like)->tp_name), NULL;
     mqs_buffer buf;
     int rc = mqs_alloc(ctx, o, &buf);
     if (rc)
         return raise_rc(rc, "alloc");
+    /* Like another buffer: its timing, flags and seq (1:1, so downstream
+     * still sees upstream's gaps). Else the output's own count. */
     buf.meta->pts = buf.meta->duration = 0;
     buf.meta->flags = 0;
+    buf.meta->seq = allocated[o];
     if (like != Py_None) {
         const mqs_buffer_meta *from = ((pymqs_buffer *)like)->view.meta;
         buf.meta->pts = from->pts, buf.meta->duration = from->duration, buf.meta->flags = from->flags;
+        buf.meta->seq = from->seq;
     }
+    allocated[o]++;
     shape_from_caps(&buf, &ctx->output_caps[o]);
     return pymqs_buffer_new_in_block((PyObject *)self, &buf, 1);
 }

@@ -180,6 +180,8 @@ static int buffer_set(pymqs_buffer *b, PyObject *value, void *closure)
         m->length = (uint64_t)v;
     } else if (!strcmp(what, "pts")) {
         m->pts = v;
+    } else if (!strcmp(what, "seq")) {
+        m->seq = (uint64_t)v;
     } else {
         m->duration = v;
     }
@@ -193,7 +195,7 @@ static PyGetSetDef buffer_getset[] = {
      "the payload as a numpy array (no copy): writable only in a block that allocated it, until it sends it", NULL},
     SETTABLE("pts", "presentation time, ns on the graph's clock (CLOCK_MONOTONIC)"),
     SETTABLE("duration", "ns, 0 if unknown"),
-    META("seq", "sequence number on the producing port"),
+    SETTABLE("seq", "sequence number on the producing port"),
     META("flags", "MQS buffer flags (bits: 1 end of stream, 2 gap, 4 keyframe)"),
     SETTABLE("length", "payload bytes in use"),
     SETTABLE("keyframe", "decodable on its own"),

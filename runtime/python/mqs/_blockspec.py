@@ -60,7 +60,8 @@ def _one_line(e, path):
 
 
 def _fail(path, what):
-    raise DeclarationError(f"{path}: {what} (hint: see docs/python.md, \"Python blocks\")")
+    hint = "" if "(hint:" in what else " (hint: see docs/python.md, \"Python blocks\")"
+    raise DeclarationError(f"{path}: {what}{hint}")
 
 
 def _port(path, entry, direction, index):
@@ -123,7 +124,8 @@ def _param(path, key, entry):
     if kind == "enum" and (not isinstance(choices, (list, tuple)) or not choices
                            or not all(isinstance(c, str) and c and "|" not in c for c in choices)):
         _fail(path, f"param '{key}' is an enum: give its 'choices' as a list of names")
-    bounds = [entry.get("min", 0), entry.get("max", 0)]
+    largest = sys.float_info.max  # one bound given: the other is open
+    bounds = [entry.get("min", -largest if "max" in entry else 0), entry.get("max", largest if "min" in entry else 0)]
     if not all(isinstance(b, (int, float)) and not isinstance(b, bool) and math.isfinite(b) for b in bounds):
         _fail(path, f"param '{key}' has a min or max that is not a number")
     return {"key": key, "type": kind, "default": _default_text(entry.get("default")), "min": bounds[0],
