@@ -15,19 +15,17 @@
  * 1080p run) is set against a memcpy of a frame in this process. Skips
  * (exit 0) when GStreamer or the gst blocks are not installed. */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <jansson.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <mqs/mqs.h>
 
+#include "bench_graph.h"
 #include "bench_gst.h"
 
 #define TRIALS 3
@@ -70,36 +68,7 @@ typedef struct gst_result {
     long long zero_copy, copied; /* gst_sink's reports, last run */
 } gst_result;
 
-typedef struct bench_env {
-    char bin[PATH_MAX];  /* where mqrun is */
-    char dir[64];        /* the run's temporary directory */
-    char graph[128], stats[128], log[128];
-} bench_env;
-
 /* ---- running things ---- */
-
-/* Runs argv with output to env->log; its wall time in ns, or -errno (-ECHILD: it failed). */
-static int64_t run_timed(const bench_env *env, char *const *argv)
-{
-    int64_t t0 = mqs_now_ns();
-    pid_t pid = fork();
-    if (pid < 0)
-        return -errno;
-    if (pid == 0) {
-        int fd = open(env->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd >= 0) {
-            dup2(fd, STDOUT_FILENO);
-            dup2(fd, STDERR_FILENO);
-        }
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    int status;
-    if (waitpid(pid, &status, 0) < 0)
-        return -errno;
-    int64_t took = mqs_now_ns() - t0;
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? took : -ECHILD;
-}
 
 /* The graph of scenario `sc` with `frames` frames into env->graph. */
 static int write_graph(const bench_env *env, const scenario *sc, unsigned long long frames)
@@ -126,12 +95,7 @@ static int write_graph(const bench_env *env, const scenario *sc, unsigned long l
 static int64_t run_mqs(const bench_env *env, const scenario *sc, unsigned long long frames)
 {
     int rc = write_graph(env, sc, frames);
-    if (rc < 0)
-        return rc;
-    char mqrun[PATH_MAX + 8];
-    snprintf(mqrun, sizeof mqrun, "%s/mqrun", env->bin);
-    char *argv[] = {mqrun, "-q", "--stats-json", (char *)env->stats, (char *)env->graph, NULL};
-    return run_timed(env, argv);
+    return rc < 0 ? rc : bench_run_graph(env);
 }
 
 static int64_t run_launch(const bench_env *env, const scenario *sc, unsigned long long frames)
@@ -145,7 +109,7 @@ static int64_t run_launch(const bench_env *env, const scenario *sc, unsigned lon
     for (char *save = NULL, *w = strtok_r(desc, " ", &save); w && n < 63; w = strtok_r(NULL, " ", &save))
         argv[n++] = w;
     argv[n] = NULL;
-    return run_timed(env, argv);
+    return bench_run_timed(env, argv);
 }
 
 /* Steady frames/s of one side: runs of `frames` and of WARMUP_FRAMES, the start subtracted. */
@@ -159,47 +123,7 @@ static int measure(const bench_env *env, const scenario *sc, bool mqs, unsigned 
     return 0;
 }
 
-/* ---- the run's reports ---- */
-
-/* Report `key` of block `block` on the final line of env->stats; -1 if absent. */
-static double stats_report(const bench_env *env, const char *block, const char *key)
-{
-    FILE *f = fopen(env->stats, "r");
-    char line[65536];
-    json_t *last = NULL;
-    while (f && fgets(line, sizeof line, f)) {
-        json_decref(last);
-        last = json_loads(line, 0, NULL);
-    }
-    if (f)
-        fclose(f);
-    double v = -1;
-    size_t i;
-    json_t *b;
-    json_array_foreach(json_object_get(last, "blocks"), i, b)
-    {
-        const char *name = json_string_value(json_object_get(b, "name"));
-        json_t *r = json_object_get(json_object_get(b, "reports"), key);
-        if (name && strcmp(name, block) == 0 && json_is_number(r))
-            v = json_number_value(r);
-    }
-    json_decref(last);
-    return v;
-}
-
 /* ---- the baseline copy ---- */
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof v[0], cmp_double);
-    return v[n / 2];
-}
 
 /* Median time of one memcpy of a `size`-byte frame, in us, the way
  * gst_source copies: a frame just written (by the decoder, here by memset,
@@ -226,7 +150,7 @@ static double memcpy_us(size_t size)
     }
     free(src);
     free(dst);
-    return median(runs, MEMCPY_RUNS);
+    return bench_median(runs, MEMCPY_RUNS);
 }
 
 /* ---- driver ---- */
@@ -239,26 +163,21 @@ static int run_all(const bench_env *env, unsigned long long frames, gst_result *
         for (size_t s = 0; s < SCENARIOS; s++) {
             const scenario *sc = &scenarios[s];
             int rc = measure(env, sc, true, frames, &mqs[s][t]);
-            copy[s][t] = stats_report(env, "src", "copy_us");
-            res[s].zero_copy = (long long)stats_report(env, "sink", "zero_copy");
-            res[s].copied = (long long)stats_report(env, "sink", "copied");
+            copy[s][t] = bench_stats_report(env, "src", "copy_us");
+            res[s].zero_copy = (long long)bench_stats_report(env, "sink", "zero_copy");
+            res[s].copied = (long long)bench_stats_report(env, "sink", "copied");
             launch[s][t] = 0;
             if (rc == 0 && sc->launch)
                 rc = measure(env, sc, false, frames, &launch[s][t]);
             if (rc < 0) {
-                fprintf(stderr, "mqbench gst: %s (%s) failed; its output (%s) ends:\n", sc->name,
-                        rc == -ECHILD ? "exit status" : strerror(-rc), env->log);
-                char cmd[256];
-                snprintf(cmd, sizeof cmd, "tail -5 %s >&2", env->log);
-                if (system(cmd) != 0)
-                    fprintf(stderr, "(cannot show it)\n");
+                bench_show_failure(env, "gst", sc->name, rc);
                 return rc;
             }
         }
     for (size_t s = 0; s < SCENARIOS; s++) {
-        res[s].mqs_fps = median(mqs[s], TRIALS);
-        res[s].launch_fps = median(launch[s], TRIALS);
-        res[s].copy_us = median(copy[s], TRIALS);
+        res[s].mqs_fps = bench_median(mqs[s], TRIALS);
+        res[s].launch_fps = bench_median(launch[s], TRIALS);
+        res[s].copy_us = bench_median(copy[s], TRIALS);
     }
     return 0;
 }
@@ -308,47 +227,16 @@ static void print_table(const gst_result *r, unsigned long long frames, double c
 static bool gst_available(const bench_env *env, char *why, size_t cap)
 {
     char *version[] = {"gst-launch-1.0", "--version", NULL};
-    if (run_timed(env, version) < 0) {
+    if (bench_run_timed(env, version) < 0) {
         snprintf(why, cap, "gst-launch-1.0 does not run (install GStreamer: tools/install-deps.sh)");
         return false;
     }
-    char cmd[PATH_MAX + 64], out[8192] = "";
-    snprintf(cmd, sizeof cmd, "%s/mqrun --list-blocks 2>/dev/null", env->bin);
-    FILE *p = popen(cmd, "r");
-    size_t n = p ? fread(out, 1, sizeof out - 1, p) : 0;
-    out[n] = '\0';
-    if (p)
-        pclose(p);
-    if (!strstr(out, "gst_source") || !strstr(out, "gst_sink")) {
+    if (!bench_has_block(env, "gst_source") || !bench_has_block(env, "gst_sink")) {
         snprintf(why, cap, "mqrun has no gst_source and gst_sink blocks (they are built when pkg-config finds "
                            "gstreamer-1.0, gstreamer-app-1.0 and gstreamer-video-1.0)");
         return false;
     }
     return true;
-}
-
-static int setup(bench_env *env)
-{
-    ssize_t n = readlink("/proc/self/exe", env->bin, sizeof env->bin - 1);
-    if (n <= 0)
-        return -errno;
-    env->bin[n] = '\0';
-    *strrchr(env->bin, '/') = '\0'; /* mqrun is next to mqbench */
-    snprintf(env->dir, sizeof env->dir, "/tmp/mqbench-gst-XXXXXX");
-    if (!mkdtemp(env->dir))
-        return -errno;
-    snprintf(env->graph, sizeof env->graph, "%s/graph.yaml", env->dir);
-    snprintf(env->stats, sizeof env->stats, "%s/stats.jsonl", env->dir);
-    snprintf(env->log, sizeof env->log, "%s/output.txt", env->dir);
-    return 0;
-}
-
-static void cleanup(const bench_env *env)
-{
-    unlink(env->graph);
-    unlink(env->stats);
-    unlink(env->log);
-    rmdir(env->dir);
 }
 
 static void gst_usage(FILE *out)
@@ -383,19 +271,19 @@ int bench_gst_main(int argc, char **argv)
     }
     bench_env env;
     char why[256];
-    if (setup(&env) < 0) {
+    if (bench_env_setup(&env, "gst") < 0) {
         fprintf(stderr, "mqbench gst: cannot make a temporary directory: %s\n", strerror(errno));
         return 1;
     }
     if (!gst_available(&env, why, sizeof why)) {
-        cleanup(&env);
+        bench_env_cleanup(&env);
         printf(json ? "{\"bench\":\"gst\",\"skipped\":\"%s\"}\n" : "mqbench gst: skipped: %s\n", why);
         return 0;
     }
     mqs_domain_remove_stale("mqbench-gst");
     gst_result res[SCENARIOS] = {0};
     int rc = run_all(&env, frames, res);
-    cleanup(&env);
+    bench_env_cleanup(&env);
     if (rc < 0)
         return 1;
     double base = memcpy_us(FRAME_1080P_RGB);

@@ -7,6 +7,7 @@
 #include <mqs/mqs.h>
 
 #include "bench_gst.h"
+#include "bench_python.h"
 #include "bench_pipeline.h"
 #include "bench_queue.h"
 #include "bench_restart.h"
@@ -23,6 +24,7 @@ static const bench_command commands[] = {
     {"pipeline", bench_pipeline_main, "source -> passthrough -> sink, 64 B to 4K frames, vs pipe and socket chains"},
     {"restart", bench_restart_main, "SIGKILL a block of a running graph N times: detection, reclaim, first buffer vs fork+exec"},
     {"gst", bench_gst_main, "gst_source -> gst_sink through mqrun vs one gst-launch-1.0; gst_source's copy vs memcpy"},
+    {"python", bench_python_main, "a passthrough block in Python vs C (1080p, 64x48); a Python tap on a running graph"},
     {"sync", bench_sync_main, "aligning 2, 4, 8 inputs per policy: cost vs bare pops, latency with and without hints"},
 };
 

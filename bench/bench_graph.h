@@ -1,0 +1,39 @@
+/* Running whole graphs (mqrun) and other programs from a benchmark: a
+ * temporary directory for the graph, its --stats-json and its output, wall
+ * times of whole runs, and the reports blocks left in the stats. */
+#ifndef MQS_BENCH_GRAPH_H
+#define MQS_BENCH_GRAPH_H
+
+#include <limits.h>
+#include <stdint.h>
+
+typedef struct bench_env {
+    char bin[PATH_MAX];  /* where mqrun is (next to mqbench) */
+    char dir[64];        /* the run's temporary directory */
+    char graph[128], stats[128], log[128];
+} bench_env;
+
+/* Find mqrun and make /tmp/mqbench-<name>-XXXXXX: 0, or -errno. */
+int bench_env_setup(bench_env *env, const char *name);
+void bench_env_cleanup(const bench_env *env);
+
+/* Runs argv with its output into env->log: its wall time in ns, or -errno
+ * (-ECHILD: it failed). */
+int64_t bench_run_timed(const bench_env *env, char *const *argv);
+
+/* mqrun -q --stats-json env->stats env->graph, timed as above. */
+int64_t bench_run_graph(const bench_env *env);
+
+/* Report `key` of block `block` in the last line of env->stats; -1 if absent. */
+double bench_stats_report(const bench_env *env, const char *block, const char *key);
+
+/* Whether `mqrun --list-blocks` lists block type `type`. */
+int bench_has_block(const bench_env *env, const char *type);
+
+/* Tell why a run failed, with the end of its output, on stderr. */
+void bench_show_failure(const bench_env *env, const char *bench, const char *what, int rc);
+
+/* Sorts v and returns its median. */
+double bench_median(double *v, int n);
+
+#endif
