@@ -1,6 +1,7 @@
 /* Running whole graphs and programs from a benchmark (bench_graph.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,6 +114,26 @@ void bench_show_failure(const bench_env *env, const char *bench, const char *wha
     snprintf(cmd, sizeof cmd, "tail -5 %s >&2", env->log);
     if (system(cmd) != 0)
         fprintf(stderr, "(cannot show it)\n");
+}
+
+int bench_parse_frames_json(int argc, char **argv, unsigned long long min_frames, unsigned long long *frames,
+                            bool *json, void (*usage)(FILE *out))
+{
+    static const struct option opts[] = {
+        {"json", no_argument, 0, 'j'}, {"frames", required_argument, 0, 'f'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'j')
+            *json = true;
+        else if (c == 'f' && (*frames = strtoull(optarg, NULL, 10)) > min_frames)
+            continue;
+        else {
+            usage(c == 'h' ? stdout : stderr);
+            return c == 'h' ? 0 : 2;
+        }
+    }
+    return -1;
 }
 
 static int cmp_double(const void *a, const void *b)

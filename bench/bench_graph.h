@@ -5,6 +5,8 @@
 #define MQS_BENCH_GRAPH_H
 
 #include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 
 typedef struct bench_env {
@@ -32,6 +34,12 @@ int bench_has_block(const bench_env *env, const char *type);
 
 /* Tell why a run failed, with the end of its output, on stderr. */
 void bench_show_failure(const bench_env *env, const char *bench, const char *what, int rc);
+
+/* The options of the graph benchmarks: --json, --frames N (above
+ * `min_frames`), --help (usage on stdout). -1 to go on, else the exit
+ * status to return now (usage on stderr for a bad option: 2). */
+int bench_parse_frames_json(int argc, char **argv, unsigned long long min_frames, unsigned long long *frames,
+                            bool *json, void (*usage)(FILE *out));
 
 /* Sorts v and returns its median. */
 double bench_median(double *v, int n);

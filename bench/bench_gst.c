@@ -15,7 +15,6 @@
  * 1080p run) is set against a memcpy of a frame in this process. Skips
  * (exit 0) when GStreamer or the gst blocks are not installed. */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -253,22 +252,11 @@ static void gst_usage(FILE *out)
 
 int bench_gst_main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"json", no_argument, 0, 'j'}, {"frames", required_argument, 0, 'f'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     bool json = false;
     unsigned long long frames = DEFAULT_FRAMES;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 'j')
-            json = true;
-        else if (c == 'f' && (frames = strtoull(optarg, NULL, 10)) > 2 * WARMUP_FRAMES)
-            continue;
-        else {
-            gst_usage(c == 'h' ? stdout : stderr);
-            return c == 'h' ? 0 : 2;
-        }
-    }
+    int rc = bench_parse_frames_json(argc, argv, 2 * WARMUP_FRAMES, &frames, &json, gst_usage);
+    if (rc >= 0)
+        return rc;
     bench_env env;
     char why[256];
     if (bench_env_setup(&env, "gst") < 0) {
@@ -282,7 +270,7 @@ int bench_gst_main(int argc, char **argv)
     }
     mqs_domain_remove_stale("mqbench-gst");
     gst_result res[SCENARIOS] = {0};
-    int rc = run_all(&env, frames, res);
+    rc = run_all(&env, frames, res);
     bench_env_cleanup(&env);
     if (rc < 0)
         return 1;

@@ -14,7 +14,6 @@
  * numpy array of each) per second, next to the C passthrough's rate.
  * Skips (exit 0) when the python block is not built (sanitizer builds). */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -263,22 +262,11 @@ static void cleanup(const python_env *env)
 
 int bench_python_main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"json", no_argument, 0, 'j'}, {"frames", required_argument, 0, 'f'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     bool json = false;
     unsigned long long frames = DEFAULT_FRAMES;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 'j')
-            json = true;
-        else if (c == 'f' && (frames = strtoull(optarg, NULL, 10)) > 2 * WARMUP_FRAMES)
-            continue;
-        else {
-            python_usage(c == 'h' ? stdout : stderr);
-            return c == 'h' ? 0 : 2;
-        }
-    }
+    int rc = bench_parse_frames_json(argc, argv, 2 * WARMUP_FRAMES, &frames, &json, python_usage);
+    if (rc >= 0)
+        return rc;
     python_env env;
     if (setup(&env) < 0) {
         fprintf(stderr, "mqbench python: cannot write to a temporary directory: %s\n", strerror(errno));
@@ -294,7 +282,7 @@ int bench_python_main(int argc, char **argv)
     mqs_domain_remove_stale("mqbench-python");
     mqs_domain_remove_stale(TAP_NAME);
     python_result res = {0};
-    int rc = run_all(&env, frames, &res);
+    rc = run_all(&env, frames, &res);
     cleanup(&env);
     if (rc < 0)
         return 1;

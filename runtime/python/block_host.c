@@ -48,6 +48,25 @@ static mqs_block_ctx *running(void)
     return the_block->ctx;
 }
 
+static void error_text(char *out, size_t size)
+{
+    PyObject *type, *exc, *trace;
+    PyErr_Fetch(&type, &exc, &trace);
+    PyErr_NormalizeException(&type, &exc, &trace);
+    if (exc && trace)
+        PyException_SetTraceback(exc, trace);
+    PyObject *spec = PyImport_ImportModule("mqs._blockspec");
+    PyObject *text = spec && exc ? PyObject_CallMethod(spec, "exception_text", "O", exc) : NULL;
+    const char *s = text ? PyUnicode_AsUTF8(text) : NULL;
+    snprintf(out, size, "%s", s ? s : "(an exception that could not be formatted)");
+    PyErr_Clear();
+    Py_XDECREF(text);
+    Py_XDECREF(spec);
+    Py_XDECREF(type);
+    Py_XDECREF(exc);
+    Py_XDECREF(trace);
+}
+
 /* The exception that ended a call of the module: mqs.Stopping is the graph
  * stopping (-ECANCELED); anything else is logged with its traceback. */
 static int failed(mqs_block_ctx *ctx, const char *where)
@@ -56,25 +75,9 @@ static int failed(mqs_block_ctx *ctx, const char *where)
         PyErr_Clear();
         return -ECANCELED;
     }
-    PyObject *type, *exc, *trace;
-    PyErr_Fetch(&type, &exc, &trace);
-    PyErr_NormalizeException(&type, &exc, &trace);
-    if (exc && trace)
-        PyException_SetTraceback(exc, trace);
-    PyObject *tb = PyImport_ImportModule("traceback");
-    PyObject *lines = tb && exc ? PyObject_CallMethod(tb, "format_exception", "O", exc) : NULL;
-    PyObject *empty = PyUnicode_FromString("");
-    PyObject *text = lines && empty ? PyUnicode_Join(empty, lines) : NULL;
-    const char *s = text ? PyUnicode_AsUTF8(text) : NULL;
-    mqs_log(ctx, MQS_LOG_ERROR, "%s raised an exception:\n%s", where, s ? s : "(its traceback could not be formatted)");
-    PyErr_Clear();
-    Py_XDECREF(text);
-    Py_XDECREF(empty);
-    Py_XDECREF(lines);
-    Py_XDECREF(tb);
-    Py_XDECREF(type);
-    Py_XDECREF(exc);
-    Py_XDECREF(trace);
+    static char text[16384];
+    error_text(text, sizeof text);
+    mqs_log(ctx, MQS_LOG_ERROR, "%s raised an exception:\n%s", where, text);
     return -ENOTRECOVERABLE;
 }
 
@@ -450,6 +453,7 @@ static const pymqs_block_host host = {
     .produce = host_produce,
     .flush = host_flush,
     .fini = host_fini,
+    .error_text = error_text,
 };
 
 int pymqs_block_init(PyObject *module)

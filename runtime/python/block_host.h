@@ -23,6 +23,9 @@ typedef struct pymqs_block_host {
     int (*flush)(mqs_block_ctx *ctx);
     /* Drop the module and return every reference Python still holds. */
     void (*fini)(mqs_block_ctx *ctx);
+    /* The exception now raised, as text, and cleared: a refused module
+     * declaration by its message, anything else with its traceback. */
+    void (*error_text)(char *out, size_t size);
 } pymqs_block_host;
 
 #endif

@@ -81,38 +81,31 @@ static int start_python(char *err, size_t errlen)
     return 0;
 }
 
-/* The Python error now raised, as text (with its traceback unless it is
- * the module's declaration being refused). */
-static void error_text(char *out, size_t size)
+static const pymqs_block_host *host;
+
+/* Python started and the `mqs` extension's entry points in `host`. */
+static int load_host(char *err, size_t errlen)
 {
+    if (host)
+        return 0;
+    if (start_python(err, errlen) != 0)
+        return -1;
+    const pymqs_block_host *h = PyCapsule_Import(PYMQS_BLOCK_HOST_CAPSULE, 0);
+    if (h && h->size >= sizeof *h) {
+        host = h;
+        return 0;
+    }
     PyObject *type, *value, *trace;
     PyErr_Fetch(&type, &value, &trace);
-    PyErr_NormalizeException(&type, &value, &trace);
-    if (value && trace)
-        PyException_SetTraceback(value, trace);
-    PyObject *spec = PyImport_ImportModule("mqs._blockspec");
-    PyObject *declaration = spec ? PyObject_GetAttrString(spec, "DeclarationError") : NULL;
-    PyObject *text = NULL;
-    if (declaration && value && PyErr_GivenExceptionMatches(value, declaration)) {
-        text = PyObject_Str(value);
-    } else if (value) {
-        PyObject *tb = PyImport_ImportModule("traceback");
-        PyObject *lines = tb ? PyObject_CallMethod(tb, "format_exception", "O", value) : NULL;
-        PyObject *empty = PyUnicode_FromString("");
-        text = lines && empty ? PyUnicode_Join(empty, lines) : NULL;
-        Py_XDECREF(empty);
-        Py_XDECREF(lines);
-        Py_XDECREF(tb);
-    }
-    const char *s = text ? PyUnicode_AsUTF8(text) : NULL;
-    snprintf(out, size, "%s", s ? s : "an error Python could not describe");
+    PyObject *why = value ? PyObject_Str(value) : NULL;
+    snprintf(err, errlen, "cannot load the mqs module: %s (hint: it is built with the runtime, into python/ next "
+             "to the blocks)", why ? PyUnicode_AsUTF8(why) : "it is older than this block host: rebuild both");
     PyErr_Clear();
-    Py_XDECREF(text);
-    Py_XDECREF(declaration);
-    Py_XDECREF(spec);
+    Py_XDECREF(why);
     Py_XDECREF(type);
     Py_XDECREF(value);
     Py_XDECREF(trace);
+    return -1;
 }
 
 /* ---- describe: in a forked child ---- */
@@ -130,23 +123,20 @@ static void write_all(int fd, const char *s, size_t n)
 /* The child: 'J' and the declaration, or 'E' and what went wrong. */
 static _Noreturn void describe_child(const char *path, int fd)
 {
-    char err[16384];
-    PyObject *spec = NULL, *json = NULL;
-    if (start_python(err + 1, sizeof err - 1) == 0) {
-        spec = PyImport_ImportModule("mqs._blockspec");
-        json = spec ? PyObject_CallMethod(spec, "describe", "s", path) : NULL;
-    } else {
-        err[0] = 'E';
+    static char err[16384];
+    err[0] = 'E';
+    if (load_host(err + 1, sizeof err - 1) != 0) {
         write_all(fd, err, strlen(err));
         _exit(1);
     }
+    PyObject *spec = PyImport_ImportModule("mqs._blockspec");
+    PyObject *json = spec ? PyObject_CallMethod(spec, "describe", "s", path) : NULL;
     const char *text = json ? PyUnicode_AsUTF8(json) : NULL;
     if (text) {
         write_all(fd, "J", 1);
         write_all(fd, text, strlen(text));
     } else {
-        err[0] = 'E';
-        error_text(err + 1, sizeof err - 1);
+        host->error_text(err + 1, sizeof err - 1);
         write_all(fd, err, strlen(err));
     }
     fflush(NULL);
@@ -329,23 +319,11 @@ static int py_negotiate(const mqs_params *p, const mqs_caps *inputs, uint32_t in
 
 /* ---- the block ---- */
 
-static const pymqs_block_host *host;
-
 static int py_init(mqs_block_ctx *ctx)
 {
     char err[512];
-    if (start_python(err, sizeof err) != 0) {
+    if (load_host(err, sizeof err) != 0) {
         mqs_log(ctx, MQS_LOG_ERROR, "%s", err);
-        return -ENOTRECOVERABLE;
-    }
-    host = PyCapsule_Import(PYMQS_BLOCK_HOST_CAPSULE, 0);
-    if (!host || host->size < sizeof *host) {
-        if (PyErr_Occurred())
-            error_text(err, sizeof err);
-        else
-            snprintf(err, sizeof err, "the mqs module is older than this block host (rebuild both)");
-        mqs_log(ctx, MQS_LOG_ERROR, "cannot load the mqs module: %s", err);
-        host = NULL;
         return -ENOTRECOVERABLE;
     }
     return host->init(ctx, mqs_param_string(ctx->params, "module"));

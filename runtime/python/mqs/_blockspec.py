@@ -165,6 +165,14 @@ def declaration(path, module):
             "params": [_param(path, k, v) for k, v in params.items()], "functions": functions}
 
 
+def exception_text(exc):
+    """An exception as the runtime reports it: a refused declaration by its
+    message, anything else with its traceback."""
+    if isinstance(exc, DeclarationError):
+        return str(exc)
+    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+
+
 def describe(path):
     """Load the module at `path` and return its normalized declaration as JSON."""
     if not os.path.isfile(path):
