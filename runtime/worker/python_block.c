@@ -319,6 +319,22 @@ static int py_negotiate(const mqs_params *p, const mqs_caps *inputs, uint32_t in
 
 /* ---- the block ---- */
 
+/* Between calls the worker waits in C: it lets go of the GIL, so threads
+ * the module started run meanwhile (uncontended, taking it back is an
+ * atomic operation, no system call). */
+static PyThreadState *between_calls;
+
+static void enter(void)
+{
+    PyEval_RestoreThread(between_calls);
+}
+
+static int leave(int rc)
+{
+    between_calls = PyEval_SaveThread();
+    return rc;
+}
+
 static int py_init(mqs_block_ctx *ctx)
 {
     char err[512];
@@ -326,32 +342,36 @@ static int py_init(mqs_block_ctx *ctx)
         mqs_log(ctx, MQS_LOG_ERROR, "%s", err);
         return -ENOTRECOVERABLE;
     }
-    return host->init(ctx, mqs_param_string(ctx->params, "module"));
+    return leave(host->init(ctx, mqs_param_string(ctx->params, "module")));
 }
 
 static int py_process(mqs_block_ctx *ctx, const mqs_buffer *const *in)
 {
-    return host->process(ctx, in);
+    enter();
+    return leave(host->process(ctx, in));
 }
 
 static int py_produce(mqs_block_ctx *ctx)
 {
-    return host->produce(ctx);
+    enter();
+    return leave(host->produce(ctx));
 }
 
 static int py_flush(mqs_block_ctx *ctx)
 {
-    return host->flush(ctx);
+    enter();
+    return leave(host->flush(ctx));
 }
 
 /* Return what Python holds, then end the interpreter: it flushes the
  * module's prints and runs its atexit handlers. */
 static void py_fini(mqs_block_ctx *ctx)
 {
-    if (host)
-        host->fini(ctx);
-    if (Py_IsInitialized())
-        Py_FinalizeEx();
+    if (!host)
+        return;
+    enter();
+    host->fini(ctx);
+    Py_FinalizeEx();
 }
 
 static const mqs_param_spec params[] = {

@@ -128,6 +128,17 @@ blocks:
         err = g.run(expect=2)
         self.assertIn("sync", err)
 
+    def test_the_modules_threads_run_while_the_block_waits(self):
+        g = Graph(self, "pyblock_thread", """name: pyblock_thread
+blocks:
+  src: { type: pattern_source, params: { width: 16, height: 16, format: gray8, fps: 50, count: 40 } }
+  p: { type: python, inputs: { in: src.out }, params: { module: @BLOCKS@/threaded.py, out: @DIR@/ticks } }
+""")
+        g.run()
+        with open(g.file("ticks")) as f:
+            ticks = int(f.read())
+        self.assertGreaterEqual(ticks, 30, "0.8 s of 10 ms ticks: the GIL is free between calls")
+
     def test_params_arrive_typed_with_defaults(self):
         g = Graph(self, "pyblock_params", f"""name: pyblock_params
 blocks:
