@@ -739,14 +739,6 @@ static int check_config(const mqs_align_config *c)
     return 0;
 }
 
-static uint32_t ring_size(uint32_t depth)
-{
-    uint32_t n = 1;
-    while (n < depth)
-        n <<= 1;
-    return n;
-}
-
 mqs_aligner *mqs_align_create(const mqs_align_config *c)
 {
     mqsi_clear_error();
@@ -754,7 +746,7 @@ mqs_aligner *mqs_align_create(const mqs_align_config *c)
         return NULL;
     size_t entries = 0;
     for (uint32_t i = 0; i < c->input_count; i++)
-        entries += ring_size(c->inputs[i].depth);
+        entries += mqsi_round_pow2(c->inputs[i].depth);
     mqs_aligner *a = calloc(1, sizeof *a + entries * sizeof(entry));
     if (!a) {
         mqsi_fail(-ENOMEM, "aligner: out of memory");
@@ -767,10 +759,10 @@ mqs_aligner *mqs_align_create(const mqs_align_config *c)
     entry *storage = (entry *)(a + 1);
     for (uint32_t i = 0; i < c->input_count; i++) {
         const mqs_align_input_config *ic = &c->inputs[i];
-        a->in[i] = (input){.ring = storage, .mask = ring_size(ic->depth) - 1, .depth = ic->depth,
+        a->in[i] = (input){.ring = storage, .mask = mqsi_round_pow2(ic->depth) - 1, .depth = ic->depth,
                            .period = ic->period_ns, .floor = BEFORE_ALL, .optional = ic->optional,
                            .counters = ic->counters};
-        storage += ring_size(ic->depth);
+        storage += mqsi_round_pow2(ic->depth);
     }
     return a;
 }

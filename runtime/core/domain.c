@@ -21,14 +21,6 @@
 
 static uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 
-static uint32_t round_pow2(uint32_t v)
-{
-    uint32_t p = 1;
-    while (p < v)
-        p <<= 1;
-    return p;
-}
-
 static bool valid_word(const char *s, size_t max)
 {
     size_t n = 0;
@@ -173,7 +165,7 @@ static void compute_layout(const mqs_domain_config *c, layout *l)
     uint64_t off = sizeof(mqs_control);
     l->held_capacity = c->held_capacity ? c->held_capacity : DEFAULT_HELD_CAPACITY;
     /* Half full at most: linear probing stays short, and an empty entry always ends a probe. */
-    l->held_table_size = round_pow2(2 * l->held_capacity);
+    l->held_table_size = mqsi_round_pow2(2 * l->held_capacity);
     l->processes = off = align_up(off, MQS_CACHE_LINE);
     off += (uint64_t)c->process_count * sizeof(mqs_process_shared);
     l->pools = off = align_up(off, MQS_CACHE_LINE);
@@ -197,7 +189,7 @@ static void compute_layout(const mqs_domain_config *c, layout *l)
         off += (uint64_t)c->pools[i].slot_count * sizeof(mqs_slot_shared);
     l->entries = off = align_up(off, MQS_CACHE_LINE);
     for (uint32_t i = 0; i < c->queue_count; i++)
-        off += ring_bytes(round_pow2(c->queues[i].depth < 2 ? 2 : c->queues[i].depth), c->queues[i].policy);
+        off += ring_bytes(mqsi_ring_depth(c->queues[i].depth), c->queues[i].policy);
     l->held = off = align_up(off, MQS_CACHE_LINE);
     off += (uint64_t)c->process_count * l->held_table_size * sizeof(mqs_held_entry);
     /* Last, on pages of their own: an observer maps just these writable. */
@@ -313,7 +305,7 @@ static void fill_ports(mqs_domain *d, const mqs_domain_config *c, const layout *
         const mqs_queue_config *qc = &c->queues[i];
         mqs_queue_shared *q = &d->queues[i];
         copy_name(q->name, sizeof q->name, qc->name, "queue", i);
-        q->depth = round_pow2(qc->depth < 2 ? 2 : qc->depth);
+        q->depth = mqsi_ring_depth(qc->depth);
         q->policy = (uint32_t)qc->policy;
         q->output = qc->output;
         q->consumer = qc->consumer;

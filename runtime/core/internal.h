@@ -192,6 +192,21 @@ uint32_t mqsi_reclaim_references(mqs_domain *d, uint32_t process);
 void mqsi_free_process_slot(mqs_domain *d, uint32_t process);
 void mqsi_queue_reset(mqs_domain *d, mqs_queue_shared *q, uint32_t depth, mqs_queue_policy policy);
 
+/* The smallest power of two >= v (1 for 0). */
+static inline uint32_t mqsi_round_pow2(uint32_t v)
+{
+    uint32_t p = 1;
+    while (p < v)
+        p <<= 1;
+    return p;
+}
+
+/* The ring depth a queue asked for `depth` gets: a power of two, at least 2. */
+static inline uint32_t mqsi_ring_depth(uint32_t depth)
+{
+    return mqsi_round_pow2(depth < 2 ? 2 : depth);
+}
+
 /* For reclaim, about a process that died: did its push at `pos` land (a
  * drop_oldest value swapped in but not yet published is published now); did
  * its take at `pos` (received: its journal says so) make the entry its own;

@@ -154,21 +154,13 @@ static int check_config(const mqs_tap_config *c)
     return 0;
 }
 
-static uint32_t round_depth(uint32_t depth)
-{
-    uint32_t p = 2;
-    while (p < depth)
-        p <<= 1;
-    return p;
-}
-
 /* Our queue, made new and joined to `output`; then the bit that makes sends reach it. */
 static void join(mqs_tap *t, const mqs_tap_config *c)
 {
     mqs_domain *d = t->domain;
     mqs_queue_shared *q = &d->queues[t->queue];
     mqsi_queue_drain(d, q); /* a previous tap's leftovers, should any be there */
-    mqsi_queue_reset(d, q, round_depth(c->depth ? c->depth : 4), c->policy);
+    mqsi_queue_reset(d, q, mqsi_ring_depth(c->depth ? c->depth : 4), c->policy);
     snprintf(q->name, sizeof q->name, "%s", c->name && *c->name ? c->name : "tap");
     q->producer = d->outputs[t->output].owner;
     atomic_store_explicit(&q->output, t->output, memory_order_release);
