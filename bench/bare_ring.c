@@ -25,8 +25,11 @@ void bare_ring_destroy(bare_ring *r)
 void bare_ring_push(bare_ring *r, uint64_t v)
 {
     uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
-    while (head - atomic_load_explicit(&r->tail, memory_order_acquire) >= BARE_RING_SIZE)
-        relax();
+    while (head - r->cached_tail >= BARE_RING_SIZE) {
+        r->cached_tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+        if (head - r->cached_tail >= BARE_RING_SIZE)
+            relax();
+    }
     atomic_store_explicit(&r->slots[head % BARE_RING_SIZE], v, memory_order_relaxed);
     atomic_store_explicit(&r->head, head + 1, memory_order_release);
 }
@@ -34,8 +37,11 @@ void bare_ring_push(bare_ring *r, uint64_t v)
 uint64_t bare_ring_pop(bare_ring *r)
 {
     uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
-    while (atomic_load_explicit(&r->head, memory_order_acquire) == tail)
-        relax();
+    while (tail == r->cached_head) {
+        r->cached_head = atomic_load_explicit(&r->head, memory_order_acquire);
+        if (tail == r->cached_head)
+            relax();
+    }
     uint64_t v = atomic_load_explicit(&r->slots[tail % BARE_RING_SIZE], memory_order_relaxed);
     atomic_store_explicit(&r->tail, tail + 1, memory_order_release);
     return v;

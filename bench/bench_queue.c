@@ -19,6 +19,7 @@
 #include <mqs/mqs.h>
 
 #include "bare_ring.h"
+#include "bench_cpu.h"
 #include "bench_io.h"
 #include "bench_queue.h"
 #include "bench_stats.h"
@@ -214,6 +215,7 @@ static pid_t start_side(channel *l, int side, side_fn fn, shared_result *r, uint
     if (pid != 0)
         return pid;
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    bench_pin(side);
     if (link_enter(l, side) != 0) {
         r->errors++;
         _exit(1);

@@ -11,7 +11,9 @@
 #include "bench_pipeline.h"
 #include "bench_queue.h"
 #include "bench_restart.h"
+#include "bench_scale.h"
 #include "bench_sync.h"
+#include "bench_video.h"
 
 typedef struct bench_command {
     const char *name;
@@ -25,6 +27,8 @@ static const bench_command commands[] = {
     {"restart", bench_restart_main, "SIGKILL a block of a running graph N times: detection, reclaim, first buffer vs fork+exec"},
     {"gst", bench_gst_main, "gst_source -> gst_sink through mqrun vs one gst-launch-1.0; gst_source's copy vs memcpy"},
     {"python", bench_python_main, "a passthrough block in Python vs C (1080p, 64x48); a Python tap on a running graph"},
+    {"video", bench_video_main, "1080p rgb24 -> grayscale -> scale 720p -> sink: mqrun vs gst-launch-1.0 with queues"},
+    {"scale", bench_scale_main, "frames/s and CPU as work grows: cameras into mosaics, longer chains, more sinks"},
     {"sync", bench_sync_main, "aligning 2, 4, 8 inputs per policy: cost vs bare pops, latency with and without hints"},
 };
 

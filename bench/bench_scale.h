@@ -1,0 +1,7 @@
+/* mqbench scale. */
+#ifndef MQS_BENCH_SCALE_H
+#define MQS_BENCH_SCALE_H
+
+int bench_scale_main(int argc, char **argv);
+
+#endif
