@@ -33,13 +33,20 @@ typedef struct transport {
     const char *name;
     link_kind kind;
     mqs_wait_mode mode;
-    bool extra; /* not in the list: shown, but no target */
+    bool extra;     /* shown, but no target */
+    uint32_t batch; /* throughput moves this many IDs per call (mqs_queue_push_many / pop_many); 0: one */
 } transport;
 
+#define BATCH 32
+
 static const transport transports[] = {
-    {"mqs_spin", KIND_MQS, MQS_WAIT_SPIN, false},     {"mqs_futex", KIND_MQS, MQS_WAIT_SLEEP, false},
-    {"mqs_hybrid", KIND_MQS, MQS_WAIT_HYBRID, true}, {"bare_ring", KIND_BARE, 0, false},
-    {"pipe", KIND_PIPE, 0, false},                   {"unix_socket", KIND_SOCKET, 0, false},
+    {"mqs_spin", KIND_MQS, MQS_WAIT_SPIN, false, 0},
+    {"mqs_spin_batch", KIND_MQS, MQS_WAIT_SPIN, true, BATCH},
+    {"mqs_futex", KIND_MQS, MQS_WAIT_SLEEP, false, 0},
+    {"mqs_hybrid", KIND_MQS, MQS_WAIT_HYBRID, true, 0},
+    {"bare_ring", KIND_BARE, 0, false, 0},
+    {"pipe", KIND_PIPE, 0, false, 0},
+    {"unix_socket", KIND_SOCKET, 0, false, 0},
 };
 #define TRANSPORT_COUNT (sizeof transports / sizeof transports[0])
 
@@ -53,6 +60,7 @@ typedef struct shared_result {
 /* Everything a side needs; set up before fork, completed after it. */
 typedef struct channel {
     link_kind kind;
+    uint32_t batch;
     mqs_domain *domain; /* parent: creator; child: its own attached handle */
     char domain_name[200];
     bare_ring *ab, *ba;
@@ -90,6 +98,7 @@ static int link_open(channel *l, const transport *t)
 {
     memset(l, 0, sizeof *l);
     l->kind = t->kind;
+    l->batch = t->batch;
     switch (t->kind) {
     case KIND_MQS: return create_domain(l, t->mode);
     case KIND_BARE:
@@ -163,8 +172,45 @@ static int link_recv(channel *l, uint64_t *v)
 
 typedef void (*side_fn)(channel *l, shared_result *r, uint64_t n);
 
+/* The batch API: BATCH IDs per call, in order. */
+static void stream_a_batch(channel *l, shared_result *r, uint64_t n)
+{
+    uint64_t v[BATCH];
+    r->start_ns = mqs_now_ns();
+    for (uint64_t i = 0; i < n;) {
+        uint32_t k = n - i < l->batch ? (uint32_t)(n - i) : l->batch;
+        for (uint32_t j = 0; j < k; j++)
+            v[j] = i + j;
+        if (mqs_queue_push_many(l->domain, 0, v, k, IO_TIMEOUT_NS) != (int)k) {
+            r->errors++;
+            return;
+        }
+        i += k;
+    }
+}
+
+static void stream_b_batch(channel *l, shared_result *r, uint64_t n)
+{
+    uint64_t v[BATCH];
+    for (uint64_t i = 0; i < n;) {
+        int k = mqs_queue_pop_many(l->domain, 0, v, l->batch, IO_TIMEOUT_NS);
+        for (int j = 0; j < k; j++)
+            if (v[j] != i++)
+                k = -EPROTO;
+        if (k <= 0) {
+            r->errors++;
+            return;
+        }
+    }
+    r->end_ns = mqs_now_ns();
+}
+
 static void stream_a(channel *l, shared_result *r, uint64_t n)
 {
+    if (l->batch) {
+        stream_a_batch(l, r, n);
+        return;
+    }
     r->start_ns = mqs_now_ns();
     for (uint64_t i = 0; i < n; i++)
         if (link_send(l, i) != 0) {
@@ -175,6 +221,10 @@ static void stream_a(channel *l, shared_result *r, uint64_t n)
 
 static void stream_b(channel *l, shared_result *r, uint64_t n)
 {
+    if (l->batch) {
+        stream_b_batch(l, r, n);
+        return;
+    }
     for (uint64_t i = 0; i < n; i++) {
         uint64_t v;
         if (link_recv(l, &v) != 0 || v != i) {
@@ -310,12 +360,13 @@ static void print_table(const measurement *m)
 {
     const measurement *bare = by_name(m, "bare_ring");
     printf("one queue between two processes; latency is one way (half a round trip)\n\n");
-    printf("%-12s %14s %9s %10s %10s %10s %9s\n", "transport", "msgs/s", "x bare", "p50 ns", "p99 ns", "p99.9 ns",
+    printf("%-14s %14s %9s %10s %10s %10s %9s\n", "transport", "msgs/s", "x bare", "p50 ns", "p99 ns", "p99.9 ns",
            "p50 x bare");
     for (size_t i = 0; i < TRANSPORT_COUNT; i++)
-        printf("%-12s %14.0f %8.2fx %10lld %10lld %10lld %8.2fx%s\n", transports[i].name, m[i].msgs_per_s,
+        printf("%-14s %14.0f %8.2fx %10lld %10lld %10lld %8.2fx%s\n", transports[i].name, m[i].msgs_per_s,
                m[i].msgs_per_s / bare->msgs_per_s, (long long)m[i].p50, (long long)m[i].p99, (long long)m[i].p999,
-               (double)m[i].p50 / (double)bare->p50, transports[i].extra ? "  (extra)" : "");
+               (double)m[i].p50 / (double)bare->p50,
+               transports[i].batch ? "  (32 IDs per call; latency: one)" : transports[i].extra ? "  (extra)" : "");
     const measurement *spin = by_name(m, "mqs_spin"), *futex = by_name(m, "mqs_futex");
     const measurement *pipe_m = by_name(m, "pipe"), *sock = by_name(m, "unix_socket");
     double tput = spin->msgs_per_s / bare->msgs_per_s, lat = (double)spin->p50 / (double)bare->p50;

@@ -112,6 +112,67 @@ Test(mp, spsc_ten_million_ids_in_order, .timeout = 180)
     cr_assert(eq(u32, s.length, 0));
 }
 
+/* The batch calls across processes: uneven batches on both sides (so index
+ * updates land at every offset of the ring), every value once, in order. */
+#define BATCH_COUNT UINT64_C(2000000)
+
+static int batch_producer(void *arg)
+{
+    child_args *a = arg;
+    mqs_domain *d = mqst_child_attach(a->name, 1);
+    MQST_REQUIRE(d != NULL, 10);
+    MQST_REQUIRE(mqst_pipe_put(&a->to_parent, 'A') == 0, 11);
+    MQST_REQUIRE(mqs_domain_wait_started(d, MQST_PATIENCE) == 0, 12);
+    uint64_t v[37];
+    for (uint64_t next = 1, round = 0; next <= a->count; round++) {
+        uint32_t n = 1 + (uint32_t)(round % 37);
+        if (next + n - 1 > a->count)
+            n = (uint32_t)(a->count - next + 1);
+        for (uint32_t i = 0; i < n; i++)
+            v[i] = next + i;
+        int rc = mqs_queue_push_many(d, 0, v, n, MQST_PATIENCE);
+        if (rc != (int)n) {
+            fprintf(stderr, "producer: push_many of %u at %llu: %d\n", n, (unsigned long long)next, rc);
+            return 13;
+        }
+        next += n;
+    }
+    MQST_REQUIRE(mqs_output_close(d, 0) == 0, 14);
+    mqs_domain_detach(d);
+    return 0;
+}
+
+static void check_batches(mqs_wait_mode mode)
+{
+    mqst_topo t;
+    mqst_topo_init(&t, "mp", 2);
+    t.cfg.wait_mode = mode;
+    mqst_add_pool(&t, 1, 64, 1);
+    mqst_add_output(&t, 1, 0);
+    mqst_add_queue(&t, 0, 0, 64, MQS_POLICY_BLOCK);
+    mqs_domain *d = mqst_create(&t);
+    child_args a;
+    args_init(&a, d);
+    a.count = BATCH_COUNT;
+    pid_t pid = mqst_spawn(batch_producer, &a);
+    cr_assert(eq(int, mqst_pipe_get(&a.to_parent, MQST_PATIENCE), 'A'), "the producer did not attach");
+    mqs_domain_start(d);
+    uint64_t expected = 1, v[23];
+    int rc;
+    for (uint32_t round = 0; (rc = mqs_queue_pop_many(d, 0, v, 1 + round % 23, MQST_PATIENCE)) > 0; round++)
+        for (int i = 0; i < rc; i++, expected++)
+            cr_assert(eq(u64, v[i], expected));
+    cr_assert(eq(int, rc, -EPIPE), "the stream ended with %s", mqs_strerror(rc));
+    cr_assert(eq(u64, expected, BATCH_COUNT + 1));
+    cr_assert(eq(int, mqst_join(pid, MQST_PATIENCE), 0));
+    mqs_queue_stats s = mqst_queue_stats(d, 0);
+    cr_assert(eq(u64, s.pushed, BATCH_COUNT));
+    cr_assert(eq(u64, s.popped, BATCH_COUNT));
+}
+
+Test(mp, batches_in_order_across_processes_hybrid) { check_batches(MQS_WAIT_HYBRID); }
+Test(mp, batches_in_order_across_processes_sleep) { check_batches(MQS_WAIT_SLEEP); }
+
 /* ================= 1 -> 3 fan-out ================= */
 
 #define FAN_COUNT UINT64_C(20000)

@@ -57,6 +57,96 @@ static void pop_expect(mqs_domain *d, uint32_t queue, uint64_t value)
 
 /* ---- raw level ---- */
 
+Test(queue, push_many_fills_to_depth_then_pop_many_takes_in_order)
+{
+    mqs_domain *d = one_queue(8, MQS_POLICY_BLOCK, MQS_WAIT_HYBRID, 1);
+    uint64_t in[12], out[12] = {0};
+    for (uint64_t i = 0; i < 12; i++)
+        in[i] = 100 + i;
+    /* 12 into a ring of 8, not waiting: the first 8 go in, in order. */
+    cr_assert(eq(int, mqs_queue_push_many(d, 0, in, 12, 0), 8));
+    cr_assert(eq(int, mqs_queue_push_many(d, 0, in + 8, 4, 0), -EAGAIN), "full: nothing goes in");
+    cr_assert(eq(u32, mqs_queue_length(d, 0), 8));
+    cr_assert(eq(int, mqs_queue_pop_many(d, 0, out, 3, 0), 3));
+    cr_assert(eq(u64, out[0], 100));
+    cr_assert(eq(u64, out[2], 102));
+    cr_assert(eq(int, mqs_queue_push_many(d, 0, in + 8, 4, 0), 3), "room for three");
+    /* Up to max: the five left of the first batch and the three after. */
+    cr_assert(eq(int, mqs_queue_pop_many(d, 0, out, 12, 0), 8));
+    for (uint64_t i = 0; i < 8; i++)
+        cr_assert(eq(u64, out[i], 103 + i));
+    cr_assert(eq(int, mqs_queue_pop_many(d, 0, out, 12, 0), -EAGAIN));
+    cr_assert(eq(int, mqs_queue_push_many(d, 0, in, 0, 0), 0), "nothing to push is not an error");
+    mqs_queue_stats s = mqst_queue_stats(d, 0);
+    cr_assert(eq(u64, s.pushed, 11));
+    cr_assert(eq(u64, s.popped, 11));
+    cr_assert(eq(u64, s.high_water, 8));
+    mqst_release(d);
+}
+
+Test(queue, batches_wrap_the_ring_at_every_offset)
+{
+    mqs_domain *d = one_queue(16, MQS_POLICY_BLOCK, MQS_WAIT_SPIN, 1);
+    uint64_t next_push = 0, next_pop = 0, buf[16];
+    for (int round = 0; round < 3000; round++) {
+        uint32_t want = 1 + (uint32_t)round % 13;
+        for (uint32_t i = 0; i < want; i++)
+            buf[i] = next_push + i;
+        int pushed = mqs_queue_push_many(d, 0, buf, want, 0);
+        uint64_t room = 16 - (next_push - next_pop);
+        cr_assert(eq(int, pushed, room == 0 ? -EAGAIN : (int)(want < room ? want : room)), "round %d", round);
+        next_push += pushed > 0 ? (uint64_t)pushed : 0;
+        int got = mqs_queue_pop_many(d, 0, buf, 1 + (uint32_t)round % 7, 0);
+        cr_assert(gt(int, got, 0));
+        for (int i = 0; i < got; i++)
+            cr_assert(eq(u64, buf[i], next_pop++), "round %d", round);
+    }
+    mqst_release(d);
+}
+
+Test(queue, pop_many_reports_end_of_stream_after_the_last_entry)
+{
+    mqs_domain *d = one_queue(8, MQS_POLICY_BLOCK, MQS_WAIT_SLEEP, 1);
+    uint64_t v[4] = {7, 8, 9, 10}, out[4];
+    cr_assert(eq(int, mqs_queue_push_many(d, 0, v, 4, 0), 4));
+    cr_assert(eq(int, mqs_output_close(d, 0), 0));
+    cr_assert(eq(int, mqs_queue_pop_many(d, 0, out, 4, MQS_FOREVER), 4));
+    cr_assert(eq(u64, out[3], 10));
+    cr_assert(eq(int, mqs_queue_pop_many(d, 0, out, 4, MQS_FOREVER), -EPIPE));
+    mqst_release(d);
+}
+
+Test(queue, push_many_meets_a_drop_policy_one_value_at_a_time)
+{
+    mqs_domain *d = one_queue(4, MQS_POLICY_DROP_NEWEST, MQS_WAIT_HYBRID, 1);
+    uint64_t v[6] = {1, 2, 3, 4, 5, 6}, out[6];
+    cr_assert(eq(int, mqs_queue_push_many(d, 0, v, 6, 0), 6), "dropped values count as handled");
+    cr_assert(eq(int, mqs_queue_pop_many(d, 0, out, 6, 0), 4));
+    cr_assert(eq(u64, out[0], 1));
+    cr_assert(eq(u64, out[3], 4));
+    mqs_queue_stats s = mqst_queue_stats(d, 0);
+    cr_assert(eq(u64, s.dropped, 2));
+    mqst_release(d);
+
+    d = one_queue(4, MQS_POLICY_DROP_OLDEST, MQS_WAIT_HYBRID, 1);
+    cr_assert(eq(int, mqs_queue_push_many(d, 0, v, 6, 0), 6));
+    for (uint64_t want = 3; want <= 6; want++) {
+        cr_assert(eq(int, mqs_queue_pop_many(d, 0, out, 6, 0), 1), "one entry per call");
+        cr_assert(eq(u64, out[0], want));
+    }
+    cr_assert(eq(u64, mqst_queue_stats(d, 0).dropped, 2));
+    mqst_release(d);
+}
+
+Test(queue, batch_calls_check_roles)
+{
+    mqs_domain *d = one_queue(4, MQS_POLICY_BLOCK, MQS_WAIT_HYBRID, 1);
+    uint64_t v = 1;
+    cr_assert(eq(int, mqs_queue_push_many(d, 5, &v, 1, 0), -ERANGE));
+    cr_assert(eq(int, mqs_queue_pop_many(d, 5, &v, 1, 0), -ERANGE));
+    mqst_release(d);
+}
+
 Test(queue, depth_is_rounded_up_to_a_power_of_two_and_holds_exactly_that)
 {
     static const uint32_t asked[] = {1, 2, 3, 5, 8, 1000};

@@ -30,6 +30,12 @@ extern "C" {
  * The metadata is zeroed except `port`. */
 int mqs_buffer_alloc(mqs_domain *d, uint32_t pool, mqs_buffer_id *out);
 
+/* The same, waiting (per the domain's wait mode) up to timeout_ns for a slot
+ * while the pool is exhausted: a release that frees a slot wakes the owner
+ * only when it sleeps. Also -ETIMEDOUT, -ECANCELED (mqs_domain_request_stop);
+ * timeout 0 is mqs_buffer_alloc. */
+int mqs_buffer_alloc_wait(mqs_domain *d, uint32_t pool, mqs_buffer_id *out, int64_t timeout_ns);
+
 /* Add a reference to a buffer the caller holds. 0, -ESTALE, -EINVAL,
  * -EPERM (the caller holds no reference to it), -ENOSPC (held_capacity
  * references held already: the capacity counts references, not buffers). */

@@ -59,6 +59,18 @@ int mqs_wait_any(mqs_domain *d, const uint32_t *queues, uint32_t count, int64_t 
 int mqs_queue_push(mqs_domain *d, uint32_t queue, uint64_t value, int64_t timeout_ns);
 int mqs_queue_pop(mqs_domain *d, uint32_t queue, uint64_t *out, int64_t timeout_ns);
 
+/* Raw level, many values per index update (one release store of head or
+ * tail and one wake check for the lot): for producers and consumers of many
+ * small entries. push_many queues all n in order, waiting for room as push
+ * does; it returns n, or how many went in before the timeout (a negative
+ * error if none: -EAGAIN, -ETIMEDOUT, -ECANCELED). A drop policy meets each
+ * value on its own, as n pushes would. pop_many waits (as pop does) until
+ * at least one entry is there, then takes up to max without waiting more:
+ * how many, or -EAGAIN, -ETIMEDOUT, -EPIPE, -ECANCELED. A drop_oldest queue
+ * gives one entry per call. Both: -ERANGE, -EPERM as above. */
+int mqs_queue_push_many(mqs_domain *d, uint32_t queue, const uint64_t *values, uint32_t n, int64_t timeout_ns);
+int mqs_queue_pop_many(mqs_domain *d, uint32_t queue, uint64_t *out, uint32_t max, int64_t timeout_ns);
+
 /* End of stream: the producer closes every queue of an output once it will
  * send no more; the consumer then drains what is queued and gets -EPIPE.
  * Closing wakes a sleeping consumer. The launcher (slot 0) may close the

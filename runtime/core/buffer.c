@@ -61,6 +61,17 @@ static uint64_t note_change(mqs_domain *d, mqs_slot_shared *rec, mqs_buffer_id i
     return UINT64_C(1) << bit;
 }
 
+/* A slot went back to its pool: wake the owner if it waits for one. The
+ * swap before is a full barrier (a locked instruction, seq_cst), so with
+ * the owner's flag, fence and second look this is a Dekker handshake:
+ * either the owner sees the free slot, or we see its flag. */
+static void slot_freed(mqs_domain *d, uint32_t pool)
+{
+    mqs_pool_shared *p = &d->pools[pool];
+    if (atomic_load_explicit(&p->owner_waiting, memory_order_seq_cst))
+        mqsi_wake_sleeper(d, &p->owner_waiting, p->owner);
+}
+
 /* The swap is a full barrier: the payload reads of a releaser happen before
  * the slot can be reused, and a claimer sees every earlier user's writes. */
 int mqsi_slot_change(mqs_domain *d, mqs_buffer_id id, int32_t delta)
@@ -78,8 +89,11 @@ int mqsi_slot_change(mqs_domain *d, mqs_buffer_id id, int32_t delta)
             return rc;
         if (delta > 0 && MQS_STATE_RC(st) > UINT32_MAX - (uint32_t)delta)
             return -EOVERFLOW;
-        if (mqsi_cas16(rec, &seen, mqsi_pair_of(changed_state(st, delta), holders ^ flip)))
+        if (mqsi_cas16(rec, &seen, mqsi_pair_of(changed_state(st, delta), holders ^ flip))) {
+            if (MQS_STATE_RC(st) + (uint32_t)delta == 0)
+                slot_freed(d, mqs_buffer_id_pool(id));
             return 0;
+        }
     }
 }
 

@@ -136,6 +136,25 @@ static inline void mqsi_input_arrived(mqs_domain *d)
 /* ---- wait.c: waiting ---- */
 /* Wake process slot p if it announced sleep via *sleeping. */
 void mqsi_wake_if_sleeping(mqs_domain *d, _Atomic uint32_t *sleeping, uint32_t process);
+/* Wake it now: it announced sleep (the flag was seen set). */
+void mqsi_wake_sleeper(mqs_domain *d, _Atomic uint32_t *sleeping, uint32_t process);
+
+/* A ring side moves its index to `value` and wakes the other side if it
+ * sleeps. Outside spin mode the store is seq_cst and so is the flag's load
+ * (the waiter's side: flag set, fence, index read), so either the waiter sees
+ * the new index or we see its flag. On x86 that is one locked exchange and a
+ * plain load: cheaper than a release store and a separate fence. */
+static inline void mqsi_publish_index(mqs_domain *d, _Atomic uint64_t *index, uint64_t value,
+                                      _Atomic uint32_t *sleeping, uint32_t process)
+{
+    if (d->ctl->wait_mode == MQS_WAIT_SPIN) {
+        atomic_store_explicit(index, value, memory_order_release);
+        return;
+    }
+    atomic_store_explicit(index, value, memory_order_seq_cst);
+    if (atomic_load_explicit(sleeping, memory_order_seq_cst))
+        mqsi_wake_sleeper(d, sleeping, process);
+}
 typedef bool (*mqsi_ready_fn)(const mqs_domain *d, const void *arg);
 
 /* A timeout whose deadline is computed on first need: a wait that ends while

@@ -96,7 +96,11 @@ typedef struct mqs_pool_shared {
     uint32_t slot_count;
     uint32_t owner;         /* process slot that allocates */
     uint32_t flags;
-    uint32_t reserved0[11];
+    /* The owner waits for a free slot on its doorbell (set by the owner,
+     * cleared by the waker): read by every release, written only around a
+     * wait, so it shares this rarely written line. */
+    _Atomic uint32_t owner_waiting;
+    uint32_t reserved0[10];
     /* Written by the owner only (alloc). */
     _Atomic uint32_t alloc_cursor; /* where the next free-slot search starts */
     uint32_t reserved1;
@@ -144,25 +148,30 @@ typedef struct mqs_queue_shared {
     uint64_t entries_offset; /* of _Atomic uint64_t[depth] (drop_oldest: mqs_ring_cell[depth]) */
     int64_t period_ns;     /* aligner hint: least time between two pts; 0 unknown */
     _Atomic uint32_t consumer_gone; /* the launcher gave up on the consumer: a full ring drops, never waits */
+    /* The sleep flags: read by the other side on every push or pop (hybrid
+     * and sleep modes), written only around a sleep and its wake, so they
+     * share this rarely written line and never bounce with head or tail. */
+    _Atomic uint32_t producer_sleeping; /* producer waits for space on its doorbell */
+    _Atomic uint32_t consumer_sleeping; /* consumer waits for data on its doorbell */
     uint32_t reserved0c;
-    uint64_t reserved0b[4];
+    uint64_t reserved0b[3];
     /* Producer line. */
     _Atomic uint64_t head;       /* next position to write */
     _Atomic uint64_t pushed;
     _Atomic uint64_t dropped;    /* drop_newest, drop_oldest and send timeouts */
-    _Atomic uint64_t high_water;
-    _Atomic uint32_t producer_sleeping; /* producer waits for space on its doorbell */
+    _Atomic uint64_t high_water; /* most entries the producer found queued when it looked at tail */
     _Atomic uint32_t closed;     /* producer sends no more: end of stream after the last entry */
+    uint32_t reserved1;
     uint64_t cached_tail;        /* producer's last view of tail: spares a load of the consumer line */
     uint64_t reserved1b[2];
     /* Consumer line. */
     _Atomic uint64_t tail;       /* next position to read */
     _Atomic uint64_t popped;
-    _Atomic uint32_t consumer_sleeping; /* consumer waits for data on its doorbell */
-    uint32_t reserved2;
+    uint64_t reserved2;
     uint64_t cached_head;        /* consumer's last view of head */
     _Atomic uint64_t drained;    /* entries the launcher released unread: the consumer is gone for good */
-    uint64_t reserved2b[3];
+    _Atomic uint64_t high_seen;  /* most entries the consumer found queued when it looked at head */
+    uint64_t reserved2b[2];
 } mqs_queue_shared;
 _Static_assert(sizeof(mqs_queue_shared) == 256, "queue record layout");
 _Static_assert(offsetof(mqs_queue_shared, head) == 128, "producer line");

@@ -101,6 +101,37 @@ int mqs_buffer_alloc(mqs_domain *d, uint32_t pool, mqs_buffer_id *out)
     return -EAGAIN;
 }
 
+/* A free slot, looking from the cursor (frees come back in about the order
+ * they were taken, so the first look usually finds one). */
+static bool has_free_slot(const mqs_domain *d, const void *arg)
+{
+    const mqs_pool_shared *p = arg;
+    const mqs_slot_shared *slots = pool_slots(d, p);
+    uint32_t n = p->slot_count, s = atomic_load_explicit(&((mqs_pool_shared *)p)->alloc_cursor, memory_order_relaxed);
+    for (uint32_t tried = 0; tried < n; tried++, s++) {
+        if (s >= n)
+            s = 0;
+        if (MQS_STATE_RC(atomic_load_explicit(&((mqs_slot_shared *)slots)[s].state, memory_order_relaxed)) == 0)
+            return true;
+    }
+    return false;
+}
+
+int mqs_buffer_alloc_wait(mqs_domain *d, uint32_t pool, mqs_buffer_id *out, int64_t timeout_ns)
+{
+    mqsi_deadline deadline = mqsi_deadline_in(timeout_ns);
+    for (;;) {
+        int rc = mqs_buffer_alloc(d, pool, out);
+        if (rc != -EAGAIN || timeout_ns == 0)
+            return rc;
+        mqs_pool_shared *p = &d->pools[pool];
+        _Atomic uint32_t *flag = &p->owner_waiting;
+        rc = mqsi_wait(d, MQS_WAIT_FOR_SLOT, has_free_slot, p, &flag, 1, &deadline);
+        if (rc)
+            return rc;
+    }
+}
+
 uint64_t mqs_pool_slot_size(const mqs_domain *d, uint32_t pool)
 {
     return pool < d->ctl->pool_count ? d->pools[pool].slot_size : 0;

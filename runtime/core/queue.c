@@ -75,63 +75,102 @@ int mqsi_queue_check_producer(const mqs_domain *d, uint32_t queue)
 
 /* ---- publishing (both kinds) ---- */
 
-/* head moved to head + 1: counters, and a wake if the consumer sleeps. */
-static void published(mqs_domain *d, mqs_queue_shared *q, uint64_t head)
+/* Raise a single-writer high-water mark to `length` (at most depth). */
+static inline void raise_high(_Atomic uint64_t *mark, uint64_t length, uint32_t depth)
 {
-    mqsi_count(&q->pushed, 1);
-    /* The cached tail may be old and overstate the length: look at the real
-     * tail only when the estimate would set a new high-water mark. */
-    uint64_t high = atomic_load_explicit(&q->high_water, memory_order_relaxed);
-    if (high < q->depth && head + 1 - q->cached_tail > high) {
-        q->cached_tail = atomic_load_explicit(&q->tail, memory_order_acquire);
-        uint64_t length = head + 1 - q->cached_tail;
-        if (length > high)
-            atomic_store_explicit(&q->high_water, length > q->depth ? q->depth : length, memory_order_relaxed);
-    }
-    if (d->ctl->wait_mode != MQS_WAIT_SPIN)
-        mqsi_wake_if_sleeping(d, &q->consumer_sleeping, q->consumer);
+    if (length > depth)
+        length = depth;
+    if (length > atomic_load_explicit(mark, memory_order_relaxed))
+        atomic_store_explicit(mark, length, memory_order_relaxed);
 }
 
 /* ---- plain rings (block, drop_newest) ---- */
 
-static int plain_try_push(mqs_domain *d, mqs_queue_shared *q, uint64_t value)
+/* Put as many of values[0..n) as fit behind one move of head: how many. */
+static uint32_t plain_push_some(mqs_domain *d, mqs_queue_shared *q, const uint64_t *values, uint32_t n)
 {
     uint64_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
-    if (head - q->cached_tail >= q->depth) {
-        /* acquire: the consumer is done reading the entry we will overwrite. */
+    bool looked = head - q->cached_tail + n > q->depth;
+    if (looked)
+        /* acquire: the consumer is done reading the entries we will overwrite. */
         q->cached_tail = atomic_load_explicit(&q->tail, memory_order_acquire);
-        if (head - q->cached_tail >= q->depth)
-            return -EAGAIN;
+    uint64_t room = q->depth - (head - q->cached_tail);
+    uint32_t k = n < room ? n : (uint32_t)room;
+    /* The length is known exactly only when we looked: the high-water mark
+     * is raised then (and by the consumer when it looks at head), so a
+     * steady stream never reads the consumer's line for it. */
+    if (looked)
+        raise_high(&q->high_water, head + k - q->cached_tail, q->depth);
+    if (k == 0)
+        return 0;
+    _Atomic uint64_t *entries = mqsi_entries(d, q);
+    for (uint32_t i = 0; i < k; i++)
+        atomic_store_explicit(&entries[(head + i) & (q->depth - 1)], values[i], memory_order_relaxed);
+    mqsi_count(&q->pushed, k);
+    /* release (at least): the entries (and the buffers they name) are visible before head moves. */
+    mqsi_publish_index(d, &q->head, head + k, &q->consumer_sleeping, q->consumer);
+    return k;
+}
+
+static int plain_try_push(mqs_domain *d, mqs_queue_shared *q, uint64_t value)
+{
+    return plain_push_some(d, q, &value, 1) == 1 ? 0 : -EAGAIN;
+}
+
+/* Entries waiting from tail on, as far as the cached head tells (looking
+ * at the real head only when the cache says there are fewer than `want`). */
+static uint64_t plain_available(mqs_queue_shared *q, uint64_t tail, uint32_t want)
+{
+    if (tail + want > q->cached_head) {
+        /* acquire: pairs with the producer's release of head. */
+        q->cached_head = atomic_load_explicit(&q->head, memory_order_acquire);
+        if (q->cached_head > tail)
+            raise_high(&q->high_seen, q->cached_head - tail, q->depth);
     }
-    atomic_store_explicit(&mqsi_entries(d, q)[head & (q->depth - 1)], value, memory_order_relaxed);
-    /* release: the entry (and the buffer it names) is visible before head moves. */
-    atomic_store_explicit(&q->head, head + 1, memory_order_release);
-    published(d, q, head);
-    return 0;
+    return q->cached_head > tail ? q->cached_head - tail : 0;
 }
 
 /* The entry at tail, if any: 0 and its position, or -EAGAIN. */
 static int plain_peek(mqs_queue_shared *q, const mqs_domain *d, uint64_t *pos, uint64_t *value)
 {
     uint64_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
-    if (tail >= q->cached_head) {
-        /* acquire: pairs with the producer's release of head. */
-        q->cached_head = atomic_load_explicit(&q->head, memory_order_acquire);
-        if (tail >= q->cached_head)
-            return -EAGAIN;
-    }
+    if (plain_available(q, tail, 1) == 0)
+        return -EAGAIN;
     *value = atomic_load_explicit(&mqsi_entries(d, q)[tail & (q->depth - 1)], memory_order_relaxed);
     *pos = tail;
     return 0;
 }
 
+/* The consumer is done with the entries before `end`: one move of tail. */
+static void plain_commit_to(mqs_domain *d, mqs_queue_shared *q, uint64_t end, uint32_t n)
+{
+    mqsi_count(&q->popped, n);
+    /* release (at least): we finished reading the entries before the producer reuses them.
+     * Only a `block` queue's producer ever sleeps on it. */
+    if (q->policy == MQS_POLICY_BLOCK)
+        mqsi_publish_index(d, &q->tail, end, &q->producer_sleeping, q->producer);
+    else
+        atomic_store_explicit(&q->tail, end, memory_order_release);
+}
+
 static void plain_commit(mqs_domain *d, mqs_queue_shared *q, uint64_t pos)
 {
-    /* release: we finished reading the entry before the producer reuses it. */
-    atomic_store_explicit(&q->tail, pos + 1, memory_order_release);
-    mqsi_count(&q->popped, 1);
-    if (d->ctl->wait_mode != MQS_WAIT_SPIN && q->policy == MQS_POLICY_BLOCK)
-        mqsi_wake_if_sleeping(d, &q->producer_sleeping, q->producer);
+    plain_commit_to(d, q, pos + 1, 1);
+}
+
+/* Take up to n raw values behind one move of tail: how many. */
+static uint32_t plain_pop_some(mqs_domain *d, mqs_queue_shared *q, uint64_t *out, uint32_t n)
+{
+    uint64_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
+    uint64_t avail = plain_available(q, tail, n);
+    uint32_t k = n < avail ? n : (uint32_t)avail;
+    if (k == 0)
+        return 0;
+    _Atomic uint64_t *entries = mqsi_entries(d, q);
+    for (uint32_t i = 0; i < k; i++)
+        out[i] = atomic_load_explicit(&entries[(tail + i) & (q->depth - 1)], memory_order_relaxed);
+    plain_commit_to(d, q, tail + k, k);
+    return k;
 }
 
 /* ---- cell rings (drop_oldest) ---- */
@@ -166,8 +205,12 @@ static int cell_push(mqs_domain *d, mqs_queue_shared *q, uint64_t value, bool re
     }
     if (*stolen)
         mqsi_count(&q->dropped, 1);
+    /* No cached tail here: a cell ring's producer reads tail for the mark. */
+    raise_high(&q->high_water, head + 1 - atomic_load_explicit(&q->tail, memory_order_relaxed), q->depth);
     atomic_store_explicit(&q->head, head + 1, memory_order_release);
-    published(d, q, head);
+    mqsi_count(&q->pushed, 1);
+    if (d->ctl->wait_mode != MQS_WAIT_SPIN)
+        mqsi_wake_if_sleeping(d, &q->consumer_sleeping, q->consumer);
     return 0;
 }
 
@@ -373,6 +416,68 @@ int mqs_queue_pop(mqs_domain *d, uint32_t queue, uint64_t *out, int64_t timeout_
     return mqsi_queue_take(d, queue, out, timeout_ns, false);
 }
 
+/* ---- raw values, many at once ---- */
+
+int mqs_queue_push_many(mqs_domain *d, uint32_t queue, const uint64_t *values, uint32_t n, int64_t timeout_ns)
+{
+    int rc = mqsi_queue_check_producer(d, queue);
+    if (rc)
+        return rc;
+    mqs_queue_shared *q = &d->queues[queue];
+    if (q->policy != MQS_POLICY_BLOCK || atomic_load_explicit(&q->consumer_gone, memory_order_acquire)) {
+        /* Each value meets the drop policy on its own. */
+        for (uint32_t i = 0; i < n; i++)
+            if ((rc = mqs_queue_push(d, queue, values[i], timeout_ns)) != 0)
+                return i ? (int)i : rc;
+        return (int)n;
+    }
+    mqsi_deadline deadline = mqsi_deadline_in(timeout_ns);
+    uint32_t done = 0;
+    while (done < n) {
+        uint32_t k = plain_push_some(d, q, values + done, n - done);
+        done += k;
+        if (k || done == n)
+            continue;
+        if (atomic_load_explicit(&q->consumer_gone, memory_order_acquire)) {
+            mqsi_count(&q->dropped, n - done); /* as mqs_queue_push would: dropped, not failed */
+            return (int)n;
+        }
+        if (timeout_ns == 0)
+            break;
+        if ((rc = wait_space(d, q, &deadline)) != 0)
+            return done ? (int)done : rc;
+    }
+    return done || n == 0 ? (int)done : -EAGAIN;
+}
+
+int mqs_queue_pop_many(mqs_domain *d, uint32_t queue, uint64_t *out, uint32_t max, int64_t timeout_ns)
+{
+    int rc = mqsi_queue_check_consumer(d, queue);
+    if (rc)
+        return rc;
+    mqs_queue_shared *q = &d->queues[queue];
+    if (max == 0)
+        return 0;
+    if (has_cells(q)) { /* drop_oldest: one claim per entry */
+        rc = mqs_queue_pop(d, queue, out, timeout_ns);
+        return rc ? rc : 1;
+    }
+    mqsi_deadline deadline = mqsi_deadline_in(timeout_ns);
+    for (;;) {
+        uint32_t k = plain_pop_some(d, q, out, max);
+        if (k) {
+            mqsi_input_arrived(d);
+            return (int)k;
+        }
+        if (mqsi_queue_ended(q))
+            return -EPIPE;
+        if (timeout_ns == 0)
+            return -EAGAIN;
+        if ((rc = mqsi_queue_wait_readable(d, q, &deadline)) != 0)
+            return rc;
+    }
+}
+
 /* ---- state for tools ---- */
 
 int mqs_queue_is_closed(const mqs_domain *d, uint32_t queue)
@@ -412,9 +517,15 @@ int mqs_queue_stats_get(const mqs_domain *d, uint32_t queue, mqs_queue_stats *ou
         .popped = atomic_load_explicit(&q->popped, memory_order_relaxed),
         .dropped = atomic_load_explicit(&q->dropped, memory_order_relaxed),
         .drained = atomic_load_explicit(&q->drained, memory_order_relaxed),
-        .high_water = atomic_load_explicit(&q->high_water, memory_order_relaxed),
         .policy = (mqs_queue_policy)q->policy,
     };
+    /* Each side raises its own mark when it looks at the other's index;
+     * the length right now may be above both. */
+    uint64_t high = atomic_load_explicit(&q->high_water, memory_order_relaxed);
+    uint64_t seen = atomic_load_explicit(&q->high_seen, memory_order_relaxed);
+    out->high_water = high > seen ? high : seen;
+    if (out->high_water < out->length)
+        out->high_water = out->length;
     return 0;
 }
 
@@ -519,6 +630,7 @@ void mqsi_queue_reset(mqs_domain *d, mqs_queue_shared *q, uint32_t depth, mqs_qu
     atomic_store_explicit(&q->dropped, 0, memory_order_relaxed);
     atomic_store_explicit(&q->drained, 0, memory_order_relaxed);
     atomic_store_explicit(&q->high_water, 0, memory_order_relaxed);
+    atomic_store_explicit(&q->high_seen, 0, memory_order_relaxed);
     atomic_store_explicit(&q->producer_sleeping, 0, memory_order_relaxed);
     atomic_store_explicit(&q->consumer_sleeping, 0, memory_order_relaxed);
     atomic_store_explicit(&q->closed, 0, memory_order_relaxed);

@@ -32,8 +32,12 @@ void mqsi_wake_if_sleeping(mqs_domain *d, _Atomic uint32_t *sleeping, uint32_t p
 {
     /* Pairs with the waiter's fence: either it sees our data, or we see its flag. */
     atomic_thread_fence(memory_order_seq_cst);
-    if (!atomic_load_explicit(sleeping, memory_order_relaxed))
-        return;
+    if (atomic_load_explicit(sleeping, memory_order_relaxed))
+        mqsi_wake_sleeper(d, sleeping, process);
+}
+
+void mqsi_wake_sleeper(mqs_domain *d, _Atomic uint32_t *sleeping, uint32_t process)
+{
     if (!atomic_exchange_explicit(sleeping, 0, memory_order_relaxed))
         return;
     _Atomic uint32_t *bell = &d->procs[process].doorbell;
@@ -125,9 +129,32 @@ static int wait_by_mode(mqs_domain *d, mqsi_ready_fn ready, const void *arg, _At
     return sleep_until(d, ready, arg, announce, announce_count, deadline);
 }
 
+/* Before a wait is counted (two clock reads, counters), look a few times:
+ * a consumer a little faster than its producer finds the ring empty on most
+ * pops, and the next entry is usually a few hundred ns away. Not in sleep
+ * mode, which promises not to spin at all. */
+#define QUICK_POLLS 64u
+
+static bool ready_soon(mqs_domain *d, mqsi_ready_fn ready, const void *arg)
+{
+    if (d->ctl->wait_mode == MQS_WAIT_SLEEP)
+        return false;
+    for (uint32_t i = 0; i < QUICK_POLLS; i++) {
+        mqsi_cpu_relax();
+        if (ready(d, arg))
+            return true;
+    }
+    return false;
+}
+
 int mqsi_wait(mqs_domain *d, mqs_wait_kind kind, mqsi_ready_fn ready, const void *arg,
               _Atomic uint32_t *const *announce, uint32_t announce_count, mqsi_deadline *deadline)
 {
+    if (ready_soon(d, ready, arg)) {
+        if (kind == MQS_WAIT_FOR_INPUT)
+            mqsi_input_arrived(d);
+        return 0;
+    }
     int64_t began = mqs_process_wait_begin(d, kind);
     /* Starved since the first wait that found no input, until input comes. */
     if (kind == MQS_WAIT_FOR_INPUT && !atomic_load_explicit(&d->own->input_wait_since_ns, memory_order_relaxed))

@@ -102,9 +102,12 @@ static bool host_stopping(mqs_block_ctx *ctx)
     return *h->stop_flag || mqs_domain_stop_requested(h->domain);
 }
 
-/* The pool is exhausted only while downstream holds every slot; frees do not
- * ring a doorbell (that would put a fence on every release), so back off
- * with short sleeps, which only happen while the producer is stalled anyway. */
+/* How long one wait for a free slot lasts before the host looks at its stop
+ * flag and the launcher again. */
+#define ALLOC_SLICE_NS (50 * 1000 * 1000)
+
+/* The pool is exhausted only while downstream holds every slot: wait for a
+ * release (it wakes us only when we sleep), a slice at a time. */
 static int host_alloc(mqs_block_ctx *ctx, uint32_t output, mqs_buffer *out)
 {
     mqs_host *h = host_of(ctx);
@@ -113,34 +116,21 @@ static int host_alloc(mqs_block_ctx *ctx, uint32_t output, mqs_buffer *out)
                ctx->output_count == 1 ? "" : "s");
         return -ERANGE;
     }
-    mqs_activity before = h->activity;
-    int64_t pause_ns = 20000, waiting_since = 0;
-    int rc;
-    for (;;) {
-        mqs_buffer_id id;
-        rc = mqs_buffer_alloc(h->domain, h->pools[output], &id);
-        if (rc == 0) {
-            mqs_host_view(h, id, out);
-            break;
-        }
-        if (rc != -EAGAIN)
-            break;
-        if (host_stopping(ctx)) {
-            rc = -ECANCELED;
-            break;
-        }
-        if (h->activity != MQS_ACTIVITY_WAIT_ALLOC) {
-            mqs_host_mark(h, MQS_ACTIVITY_WAIT_ALLOC, h->pools[output]);
-            waiting_since = mqs_process_wait_begin(h->domain, MQS_WAIT_FOR_SLOT);
-        }
-        mqs_sleep_ns(pause_ns);
-        if (pause_ns < 2000000)
-            pause_ns *= 2;
-    }
-    if (waiting_since)
-        h->waited_in_call += mqs_process_wait_end(h->domain, MQS_WAIT_FOR_SLOT, waiting_since);
-    if (h->activity != before)
+    mqs_buffer_id id;
+    int rc = mqs_buffer_alloc(h->domain, h->pools[output], &id);
+    if (rc == -EAGAIN) {
+        mqs_activity before = h->activity;
+        mqs_host_mark(h, MQS_ACTIVITY_WAIT_ALLOC, h->pools[output]);
+        /* The core counts the wait (MQS_WAIT_FOR_SLOT) in our counters. */
+        while ((rc = mqs_buffer_alloc_wait(h->domain, h->pools[output], &id, ALLOC_SLICE_NS)) == -ETIMEDOUT)
+            if (host_stopping(ctx)) {
+                rc = -ECANCELED;
+                break;
+            }
         mqs_host_mark(h, before, 0);
+    }
+    if (rc == 0)
+        mqs_host_view(h, id, out);
     return rc;
 }
 
