@@ -37,6 +37,14 @@ void bench_env_cleanup(const bench_env *env)
     rmdir(env->dir);
 }
 
+void bench_use_bench_blocks(const bench_env *env)
+{
+    char path[2 * PATH_MAX + 32];
+    const char *old = getenv("MQS_BLOCK_PATH");
+    snprintf(path, sizeof path, "%s/../bench/blocks%s%s", env->bin, old && *old ? ":" : "", old ? old : "");
+    setenv("MQS_BLOCK_PATH", path, 1);
+}
+
 int64_t bench_run_timed(const bench_env *env, char *const *argv)
 {
     int64_t t0 = mqs_now_ns();

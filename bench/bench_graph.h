@@ -19,6 +19,10 @@ typedef struct bench_env {
 int bench_env_setup(bench_env *env, const char *name);
 void bench_env_cleanup(const bench_env *env);
 
+/* Let mqrun find the bench-only blocks (msg_source, latency_sink) in
+ * <bin>/../bench/blocks: MQS_BLOCK_PATH of this process gets it first. */
+void bench_use_bench_blocks(const bench_env *env);
+
 /* Runs argv with its output into env->log: its wall time in ns, or -errno
  * (-ECHILD: it failed). */
 int64_t bench_run_timed(const bench_env *env, char *const *argv);

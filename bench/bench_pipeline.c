@@ -26,9 +26,12 @@
 
 #include <mqs/mqs.h>
 
+#include "bench_chains.h"
 #include "bench_io.h"
 #include "bench_pipeline.h"
 
+/* The same pool and queues at every frame size, so the sizes compare the
+ * cost of the frame alone (the graph chains below use mqrun's defaults). */
 #define SLOTS 32
 #define DEPTH 8
 #define TIMEOUT_NS (10LL * 1000000000)
@@ -91,10 +94,7 @@ static int create_chain(uint64_t size, mqs_domain **out)
 
 static int alloc_waiting(mqs_domain *d, mqs_buffer_id *id)
 {
-    int rc;
-    while ((rc = mqs_buffer_alloc(d, 0, id)) == -EAGAIN)
-        sched_yield(); /* every slot is downstream: let it run */
-    return rc;
+    return mqs_buffer_alloc_wait(d, 0, id, TIMEOUT_NS); /* every slot is downstream: wait for a release */
 }
 
 static int run_source(mqs_domain *d, uint64_t frames)
@@ -344,14 +344,34 @@ static uint64_t frames_for(const char *transport, uint64_t size, double scale)
     return n < 10 * WARMUP_FRAMES ? 10 * WARMUP_FRAMES : n;
 }
 
-static void print_json(const pipeline_result *r, int n)
+static void print_json(const pipeline_result *r, int n, const chain_result *chains)
 {
     printf("{\"bench\":\"pipeline\",\"results\":[");
     for (int i = 0; i < n; i++)
         printf("%s{\"transport\":\"%s\",\"frame_bytes\":%llu,\"frames\":%llu,\"frames_per_s\":%.1f}", i ? "," : "",
                r[i].transport, (unsigned long long)r[i].frame_size, (unsigned long long)r[i].frames,
                r[i].frames_per_s);
+    printf("],\"graph_chains\":[");
+    for (int c = 0; c < 2; c++)
+        printf("%s{\"processes\":%d,\"message_bytes\":%d,\"mqrun_per_s\":%.1f,\"pipe_per_s\":%.1f,\"pass\":%s}",
+               c ? "," : "", chains[c].processes, CHAIN_MESSAGE_BYTES, chains[c].mqrun_per_s, chains[c].pipe_per_s,
+               chains[c].mqrun_per_s >= chains[c].pipe_per_s ? "true" : "false");
     printf("]}\n");
+}
+
+static void print_chains(const chain_result *chains)
+{
+    printf("\n%d-byte messages through whole graphs (mqrun, no depth, slots or wait mode set: the defaults) and\n"
+           "through as many processes joined by pipes; messages/s, start-up excluded, medians of 3:\n\n",
+           CHAIN_MESSAGE_BYTES);
+    printf("%10s %14s %14s %9s\n", "processes", "mqrun graph", "pipe chain", "mqrun/pipe");
+    for (int c = 0; c < 2; c++)
+        printf("%10d %14.0f %14.0f %8.2fx\n", chains[c].processes, chains[c].mqrun_per_s, chains[c].pipe_per_s,
+               chains[c].mqrun_per_s / chains[c].pipe_per_s);
+    for (int c = 0; c < 2; c++)
+        printf("target: a graph of %d processes >= a pipe chain of %d: %.2fx  %s\n", chains[c].processes,
+               chains[c].processes, chains[c].mqrun_per_s / chains[c].pipe_per_s,
+               chains[c].mqrun_per_s >= chains[c].pipe_per_s ? "PASS" : "MISS");
 }
 
 static double rate_of(const pipeline_result *r, int n, const char *transport, uint64_t size)
@@ -450,9 +470,23 @@ int bench_pipeline_main(int argc, char **argv)
                 return 1;
             }
         }
-    if (json)
-        print_json(results, n);
-    else
+    chain_result chains[2];
+    bench_env env;
+    int rc = bench_env_setup(&env, "pipeline");
+    if (rc != 0) {
+        fprintf(stderr, "mqbench pipeline: cannot make a temporary directory: %s\n", strerror(-rc));
+        return 1;
+    }
+    bench_use_bench_blocks(&env);
+    rc = bench_chains_run(&env, (uint64_t)(300000 * scale), chains);
+    bench_env_cleanup(&env);
+    if (rc != 0)
+        return 1;
+    if (json) {
+        print_json(results, n, chains);
+    } else {
         print_table(results, n);
+        print_chains(chains);
+    }
     return 0;
 }

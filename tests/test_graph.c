@@ -211,6 +211,22 @@ static const mqs_graph_block *block_named(const mqs_graph *g, const char *name)
     return NULL;
 }
 
+/* A queue is a quarter of its producer's pool deep (8 to 256, a power of
+ * two), through a passthrough too, whose buffers come from upstream; a
+ * depth in the file wins. */
+Test(graph, default_depth_follows_the_producers_pool)
+{
+    mqs_graph *g = load_good("default_sizes.yaml");
+    cr_expect_eq(block_named(g, "fast")->outputs[0].caps.slot_count, 1000);
+    cr_expect_eq(block_named(g, "fwd")->outputs[0].caps.slot_count, 1000);
+    cr_expect_eq(block_named(g, "fwd")->inputs[0].depth, 128);
+    cr_expect_eq(block_named(g, "s1")->inputs[0].depth, 128);
+    cr_expect_eq(block_named(g, "s2")->inputs[0].depth, 8);
+    cr_expect_eq(block_named(g, "s3")->inputs[0].depth, 8);
+    cr_expect_eq(block_named(g, "s4")->inputs[0].depth, 2);
+    mqs_graph_free(g);
+}
+
 static void expect_connected_input(const mqs_graph_input *in, const char *port, const char *from, uint32_t depth,
                                    bool optional, int64_t period_ns)
 {

@@ -5,13 +5,15 @@
 
 #include "../common/io.h"
 
-/* Output caps are the input's, but the pool is never used: keep it tiny. */
+/* Output caps are the input's, but the pool is never used: its slots are
+ * tiny. It keeps the input's slot count, which is what the buffers flowing
+ * out really come from, so the next queue's default depth (a quarter of the
+ * producer's pool) fits them. */
 static int negotiate(const mqs_params *p, const mqs_caps *in, uint32_t n_in, mqs_caps *out, uint32_t n_out)
 {
     (void)p;
     if (n_in > 0 && n_out > 0) {
         out[0] = in[0];
-        out[0].slot_count = 1;
         out[0].slot_size = 64;
     }
     return 0;

@@ -15,8 +15,17 @@
 
 #define MQS_GRAPH_MAX_BLOCKS 256
 #define MQS_GRAPH_MAX_PORTS 64
-#define MQS_DEFAULT_DEPTH 8
-#define MQS_DEFAULT_SLOTS 8
+/* Defaults, when neither the graph file nor the block's negotiate() says:
+ * a pool holds MQS_DEFAULT_POOL_BYTES of slots, at least 8 and at most 1024
+ * (small messages then move in long bursts, as through a pipe's buffer,
+ * while a video pool keeps 8 frames); an input's queue is a quarter of its
+ * producer's pool deep, rounded down to a power of two, at least 8 and at
+ * most 256. */
+#define MQS_DEFAULT_POOL_BYTES (256u * 1024)
+#define MQS_DEFAULT_SLOTS_MIN 8u
+#define MQS_DEFAULT_SLOTS_MAX 1024u
+#define MQS_DEFAULT_DEPTH_MIN 8u
+#define MQS_DEFAULT_DEPTH_MAX 256u
 
 /* What the launcher does when a block's process ends. */
 typedef enum mqs_restart_policy {
@@ -63,7 +72,7 @@ typedef struct mqs_graph_input {
     char *from_block, *from_port;
     uint32_t from;              /* index of the feeding block */
     uint32_t from_output;       /* index among that block's outputs */
-    uint32_t depth;
+    uint32_t depth;           /* 0 until checked: then the graph file's, or the default */
     mqs_queue_policy policy;
     bool optional;              /* `optional: true`: aligned sets may go without it once it is late */
     int64_t period_ns;          /* `period:` (> 0), 0 when not given */

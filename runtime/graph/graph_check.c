@@ -292,6 +292,24 @@ static int sort_blocks(mqs_graph *g, char *err, size_t errlen)
 
 /* ---- negotiation ---- */
 
+static uint32_t clamp_u32(uint64_t v, uint32_t lo, uint32_t hi)
+{
+    return v < lo ? lo : v > hi ? hi : (uint32_t)v;
+}
+
+static uint32_t default_slots(uint64_t slot_size)
+{
+    return clamp_u32(MQS_DEFAULT_POOL_BYTES / (slot_size ? slot_size : 1), MQS_DEFAULT_SLOTS_MIN, MQS_DEFAULT_SLOTS_MAX);
+}
+
+/* A power of two (what the ring would round it to anyway), at most a
+ * quarter of the pool. */
+static uint32_t default_depth(const mqs_caps *producer)
+{
+    uint32_t quarter = clamp_u32(producer->slot_count / 4, MQS_DEFAULT_DEPTH_MIN, MQS_DEFAULT_DEPTH_MAX);
+    return 1u << (31 - __builtin_clz(quarter));
+}
+
 /* Without negotiate(): every output copies the first connected input's caps. */
 static void default_caps(const mqs_graph_block *b, const mqs_caps *inputs, mqs_caps *outputs)
 {
@@ -302,7 +320,7 @@ static void default_caps(const mqs_graph_block *b, const mqs_caps *inputs, mqs_c
         if (first < b->input_count)
             outputs[o] = inputs[first];
         else
-            outputs[o] = (mqs_caps){.slot_size = 4096, .slot_count = MQS_DEFAULT_SLOTS};
+            outputs[o] = (mqs_caps){.slot_size = 4096};
     }
 }
 
@@ -310,9 +328,11 @@ static int negotiate(mqs_graph *g, mqs_graph_block *b, char *err, size_t errlen)
 {
     mqs_caps inputs[MQS_GRAPH_MAX_PORTS] = {0}, outputs[MQS_GRAPH_MAX_PORTS] = {0};
     for (uint32_t i = 0; i < b->input_count; i++) {
-        const mqs_graph_input *in = &b->inputs[i];
+        mqs_graph_input *in = &b->inputs[i];
         inputs[i] = in->connected ? g->blocks[in->from].outputs[in->from_output].caps
                                   : (mqs_caps){.flags = MQS_CAPS_ABSENT};
+        if (in->connected && in->depth == 0)
+            in->depth = default_depth(&inputs[i]);
     }
     const mqs_block_descriptor *d = b->plugin.desc;
     if (!d->negotiate) {
@@ -335,13 +355,13 @@ static int negotiate(mqs_graph *g, mqs_graph_block *b, char *err, size_t errlen)
             out->caps.slot_count = out->slots;
         if (out->slot_size)
             out->caps.slot_size = (uint64_t)out->slot_size;
-        if (!out->caps.slot_count)
-            out->caps.slot_count = MQS_DEFAULT_SLOTS;
         if (!out->caps.slot_size)
             return mqs_graph_error(g, b->loc, err, errlen,
                                    "block '%s' output '%s' has no slot size (hint: set outputs: { %s: { slot_size: "
                                    "64KiB } })",
                                    b->name, out->port, out->port);
+        if (!out->caps.slot_count)
+            out->caps.slot_count = default_slots(out->caps.slot_size);
     }
     return 0;
 }

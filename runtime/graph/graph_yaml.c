@@ -273,7 +273,7 @@ static int on_input(reader *r, void *ctx, const char *key, yaml_node_t *k, yaml_
     in->port = strdup(key);
     in->connected = true; /* `from` is required below */
     in->loc = loc_of(k);
-    in->depth = MQS_DEFAULT_DEPTH;
+    in->depth = 0; /* the default depends on the producer's pool: set once it is negotiated */
     if (v->type == YAML_SCALAR_NODE)
         return parse_from(r, v, in);
     int rc = each_pair(r, v, "an input", in, on_input_field);
