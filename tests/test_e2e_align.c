@@ -3,7 +3,8 @@
  * the cameras' own seeded random draws (blocks/common/rng.h, in the order
  * pattern_source documents) fed to the test's independent model of the
  * policies (align_reference.c); the fusion's error is measured against the
- * ground truth sensor_source documents. */
+ * ground truth sensor_source documents. mosaic's grid of 1 to 16 inputs is
+ * checked byte for byte against each camera's own recording. */
 #include <criterion/criterion.h>
 #include <jansson.h>
 #include <math.h>
@@ -291,6 +292,152 @@ Test(align_e2e, stereo_pairs_every_frame_exactly)
     cr_expect_eq(field(rep, "frames"), 60);
     json_decref(rep);
     assert_nothing_left("stereo");
+}
+
+/* ---- mosaic's grid, 1 to 16 inputs ---- */
+
+#define MOSAIC_GRAPH "mqstest_mosaic"
+#define MOSAIC_FRAMES 3
+#define TILES 16
+
+/* Tile i's size: even (i420) and unlike its neighbours', so a cell is as
+ * large as the largest tile only when the layout is right. */
+static uint32_t tile_w(int i) { return 16 + 4 * (uint32_t)(i % 5); }
+static uint32_t tile_h(int i) { return 16 + 2 * (uint32_t)(i % 3); }
+
+/* One i420 noise camera per letter of `ports` (a..p), each recorded to
+ * LETTER.y4m and tiled by a mosaic into grid.y4m; exact sets on a shared
+ * trigger, so set k holds frame k of every camera. */
+static void write_mosaic_graph(const char *ports, const char *path)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert(f);
+    fprintf(f, "name: " MOSAIC_GRAPH "\nblocks:\n");
+    for (const char *p = ports; *p; p++) {
+        int i = *p - 'a';
+        fprintf(f, "  cam_%c: { type: pattern_source, params: { width: %u, height: %u, format: i420, fps: 100, "
+                   "count: %d, pattern: noise, trigger: shared, seed: %d } }\n",
+                *p, tile_w(i), tile_h(i), MOSAIC_FRAMES, i + 1);
+        fprintf(f, "  rec_%c: { type: y4m_sink, inputs: { in: cam_%c.out }, params: { file: %s/%c.y4m } }\n", *p, *p,
+                tmp_path(""), *p);
+    }
+    fprintf(f, "  grid:\n    type: mosaic\n    inputs: {");
+    for (const char *p = ports; *p; p++)
+        fprintf(f, " %c: cam_%c.out%s", *p, *p, p[1] ? "," : "");
+    fprintf(f, " }\n%s", ports[1] ? "    sync: { policy: exact, timeout: 30s }\n" : "");
+    fprintf(f, "  out: { type: y4m_sink, inputs: { in: grid.out }, params: { file: %s } }\n", tmp_path("grid.y4m"));
+    fclose(f);
+}
+
+/* A y4m file's frames (i420), read whole: its size and its frames' planes. */
+typedef struct y4m_video {
+    uint32_t w, h;
+    int frames;
+    uint8_t *data; /* frame k at k * w * h * 3 / 2 */
+} y4m_video;
+
+static void read_y4m(const char *path, y4m_video *v)
+{
+    FILE *f = fopen(path, "r");
+    cr_assert(f, "no y4m file %s", path);
+    char header[256];
+    cr_assert(fgets(header, sizeof header, f));
+    cr_assert_eq(sscanf(header, "YUV4MPEG2 W%u H%u", &v->w, &v->h), 2, "%s: %s", path, header);
+    size_t size = (size_t)v->w * v->h * 3 / 2;
+    v->data = malloc(size * (MOSAIC_FRAMES + 1));
+    cr_assert(v->data);
+    char tag[8];
+    for (v->frames = 0; v->frames <= MOSAIC_FRAMES && fread(tag, 1, 6, f) == 6; v->frames++) {
+        cr_assert(memcmp(tag, "FRAME\n", 6) == 0, "%s: frame %d", path, v->frames);
+        cr_assert_eq(fread(v->data + (size_t)v->frames * size, 1, size, f), size, "%s: short frame", path);
+    }
+    fclose(f);
+}
+
+/* Copies one plane of a tile (w x h) into a plane `stride` bytes wide at (x, y). */
+static void place(uint8_t *dst, size_t stride, uint32_t x, uint32_t y, const uint8_t *src, uint32_t w, uint32_t h)
+{
+    for (uint32_t r = 0; r < h; r++)
+        memcpy(dst + (y + r) * stride + x, src + (size_t)r * w, w);
+}
+
+/* What the mosaic must make of frame k of the tiles: tile i in cell i of a
+ * grid `cols` wide, row by row, each cell as large as the largest tile, grey
+ * (128) wherever no tile is, on the Y plane and on both chroma planes. */
+static void expected_grid(const y4m_video *tiles, const char *ports, uint32_t cols, uint32_t cw, uint32_t ch,
+                          uint32_t rows, int k, uint8_t *out)
+{
+    uint32_t W = cols * cw, H = rows * ch;
+    memset(out, 128, (size_t)W * H * 3 / 2);
+    for (const char *p = ports; *p; p++) {
+        int i = *p - 'a';
+        const y4m_video *t = &tiles[i];
+        const uint8_t *src = t->data + (size_t)k * t->w * t->h * 3 / 2;
+        uint32_t x = (uint32_t)i % cols * cw, y = (uint32_t)i / cols * ch;
+        place(out, W, x, y, src, t->w, t->h);
+        uint8_t *u = out + (size_t)W * H, *v = u + (size_t)(W / 2) * (H / 2);
+        const uint8_t *su = src + (size_t)t->w * t->h, *sv = su + (size_t)(t->w / 2) * (t->h / 2);
+        place(u, W / 2, x / 2, y / 2, su, t->w / 2, t->h / 2);
+        place(v, W / 2, x / 2, y / 2, sv, t->w / 2, t->h / 2);
+    }
+}
+
+/* Runs the graph for `ports` and checks every frame of the grid against
+ * the cameras' own recordings, placed `cols` x `rows`. */
+static void expect_mosaic(const char *ports, uint32_t cols, uint32_t rows)
+{
+    write_mosaic_graph(ports, tmp_path("mosaic.yaml"));
+    const char *args[] = {"-q", tmp_path("mosaic.yaml"), NULL};
+    run_result r;
+    run_mqrun(args, 0, &r);
+    cr_assert_eq(r.status, 0, "%s: mqrun failed (%d):\n%s", ports, r.status, r.err);
+    static y4m_video tiles[TILES];
+    uint32_t cw = 0, ch = 0;
+    for (const char *p = ports; *p; p++) {
+        char name[8] = {*p, '.', 'y', '4', 'm', '\0'};
+        y4m_video *t = &tiles[*p - 'a'];
+        read_y4m(tmp_path(name), t);
+        cr_assert_eq(t->frames, MOSAIC_FRAMES, "camera %c", *p);
+        cw = t->w > cw ? t->w : cw;
+        ch = t->h > ch ? t->h : ch;
+    }
+    y4m_video grid;
+    read_y4m(tmp_path("grid.y4m"), &grid);
+    cr_expect_eq(grid.w, cols * cw, "%s: width", ports);
+    cr_expect_eq(grid.h, rows * ch, "%s: height", ports);
+    cr_expect_eq(grid.frames, MOSAIC_FRAMES, "%s: one grid per set", ports);
+    size_t size = (size_t)cols * cw * rows * ch * 3 / 2;
+    uint8_t *want = malloc(size);
+    cr_assert(want);
+    for (int k = 0; k < grid.frames && grid.w == cols * cw && grid.h == rows * ch; k++) {
+        expected_grid(tiles, ports, cols, cw, ch, rows, k, want);
+        cr_expect(memcmp(grid.data + (size_t)k * size, want, size) == 0, "%s: grid %d differs", ports, k);
+    }
+    free(want);
+    free(grid.data);
+    for (const char *p = ports; *p; p++)
+        free(tiles[*p - 'a'].data);
+    assert_nothing_left(MOSAIC_GRAPH);
+}
+
+Test(align_e2e, mosaic_copies_a_single_input)
+{
+    expect_mosaic("a", 1, 1);
+}
+
+/* Two to four inputs: a | b, then a b over c d, as before there were more. */
+Test(align_e2e, mosaic_tiles_two_to_four_inputs_side_by_side_or_2x2)
+{
+    expect_mosaic("ab", 2, 1);
+    expect_mosaic("abc", 2, 2);
+    expect_mosaic("abd", 2, 2); /* c absent: its cell grey, d stays bottom right */
+}
+
+Test(align_e2e, mosaic_tiles_up_to_sixteen_inputs_row_by_row)
+{
+    expect_mosaic("ace", 3, 2);        /* b, d absent and the sixth cell empty: grey */
+    expect_mosaic("abcdefghij", 4, 3); /* k, l: grey */
+    expect_mosaic("abcdefghijklmnop", 4, 4);
 }
 
 /* ---- sensor fusion ---- */

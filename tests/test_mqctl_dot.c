@@ -112,7 +112,7 @@ static const expected_graph examples[] = {
       "  \"grid\":\"o0\":e -> \"recorder\":\"i0\":w [label=\"block, depth 8\"];\n",
       "  \"grid\":\"o0\":e -> \"stats\":\"i0\":w [label=\"drop_oldest, depth 4\", style=dashed];\n"},
      "<b>grid</b><br/>mosaic (filter)<br/><i>sync approximate<br/>tolerance 20ms, timeout 100ms<br/>"
-     "on_missing partial</i></td><td port=\"o0\" rowspan=\"4\">out</td>"},
+     "on_missing partial</i></td><td port=\"o0\" rowspan=\"5\">out</td>"},
     {"sensor_fusion.yaml", 6, {"imu", "odom", "gps", "fuse", "pose_csv", "gps_csv"},
      {"  \"imu\":\"o0\":e -> \"fuse\":\"i0\":w [label=\"block, depth 64, period 3ms\"];\n",
       "  \"odom\":\"o0\":e -> \"fuse\":\"i1\":w [label=\"block, depth 8, period 15ms\"];\n",
@@ -203,20 +203,22 @@ Test(mqctl_dot, every_port_has_its_own_cell_an_absent_one_greyed)
     cr_assert_eq(r.status, 0, "%s", r.err);
     char line[4096];
     node_line(r.out, "grid", line, sizeof line);
-    cr_expect(strstr(line, "<tr><td port=\"i0\" rowspan=\"1\">a</td><td rowspan=\"4\" bgcolor=\"#dce8f8\"><b>grid"),
+    cr_expect(strstr(line, "<tr><td port=\"i0\" rowspan=\"1\">a</td><td rowspan=\"5\" bgcolor=\"#dce8f8\"><b>grid"),
               "%s", line);
+    /* mosaic takes a to p: e to p, not connected, share one greyed row. */
     cr_expect(strstr(line, "</tr><tr><td port=\"i1\" rowspan=\"1\">b</td></tr><tr><td port=\"i2\" rowspan=\"1\">c</td>"
-                           "</tr><tr><td port=\"i3\" rowspan=\"1\">d</td></tr></table>>];"), "%s", line);
+                           "</tr><tr><td port=\"i3\" rowspan=\"1\">d</td></tr><tr><td port=\"i4\" rowspan=\"1\" "
+                           "bgcolor=\"#eeeeee\"><font color=\"#888888\">e ... p (absent)</font></td></tr></table>>];"),
+              "%s", line);
 
-    /* stereo's mosaic has its optional inputs c and d unconnected: shown, greyed, no edge. */
+    /* stereo's mosaic has its optional inputs c to p unconnected: one greyed row, no edge. */
     const char *stereo[] = {"dot", graph_file("stereo.yaml"), NULL};
     mqctl(stereo, &r);
     cr_assert_eq(r.status, 0, "%s", r.err);
     node_line(r.out, "pair", line, sizeof line);
-    cr_expect(strstr(line, "<td port=\"o0\" rowspan=\"4\">out</td></tr><tr><td port=\"i1\" rowspan=\"1\">b</td></tr>"
-                           "<tr><td port=\"i2\" rowspan=\"1\" bgcolor=\"#eeeeee\"><font color=\"#888888\">c (absent)"
-                           "</font></td></tr><tr><td port=\"i3\" rowspan=\"1\" bgcolor=\"#eeeeee\"><font "
-                           "color=\"#888888\">d (absent)</font></td></tr></table>>];"), "%s", line);
+    cr_expect(strstr(line, "<td port=\"o0\" rowspan=\"3\">out</td></tr><tr><td port=\"i1\" rowspan=\"1\">b</td></tr>"
+                           "<tr><td port=\"i2\" rowspan=\"1\" bgcolor=\"#eeeeee\"><font color=\"#888888\">c ... p (absent)"
+                           "</font></td></tr></table>>];"), "%s", line);
     cr_expect_eq(occurrences(r.out, ":\"i2\":w"), 0, "%s", r.out);
 }
 

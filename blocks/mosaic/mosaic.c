@@ -1,10 +1,14 @@
-/* mosaic: tiles two to four aligned video inputs into one frame. With a and
- * b connected: side by side (a | b). With c or d connected too: a 2x2 grid,
- * a b over c d. Every cell is as large as the largest connected input (max
- * width x max height); each tile sits at its cell's top left. All inputs carry
- * one format (rgb24, gray8 or i420; i420 inputs have even sizes so chroma
- * planes tile cleanly). A member missing from the set (partial sets), an
- * absent input's cell and the rest of every cell are mid grey (128 on every
+/* mosaic: tiles one to sixteen aligned video inputs (a..p) into one frame.
+ * The tiles go row by row into a grid ceil(sqrt(n)) cells wide and as many
+ * rows high as they fill, n the position of the last connected input (a: 1,
+ * p: 16): a alone is copied; a | b side by side; up to d a 2x2 grid, a b over
+ * c d; up to f 3x2, i 3x3, l 4x3, p 4x4. An absent input before the last
+ * keeps its cell, so no tile moves when one is left out. Every cell is as
+ * large as the largest connected input (max width x max height); each tile
+ * sits at its cell's top left. All inputs carry one format (rgb24, gray8 or
+ * i420; i420 inputs have even sizes so chroma planes tile cleanly). A member
+ * missing from the set (partial sets), an absent input's cell, the cells
+ * after the last tile and the rest of every cell are mid grey (128 on every
  * byte: rgb 128,128,128, Y 128, chroma 128).
  *
  * The output's pts is the set's (approximate: its earliest member), so latency
@@ -18,7 +22,7 @@
 #include "../common/io.h"
 #include "../common/video.h"
 
-#define TILES 4
+#define TILES 16 /* inputs a..p; a 4x4 grid at most */
 #define GREY 128
 
 typedef struct mosaic_state {
@@ -31,19 +35,25 @@ typedef struct tile {
     uint32_t rows;
 } tile;
 
-static const char *const names[TILES] = {"a", "b", "c", "d"};
+/* The cells: `cols` x `rows` of them, each `width` x `height` pixels. */
+typedef struct grid {
+    uint32_t cols, rows, width, height;
+} grid;
+
+static const char *const names[TILES] = {"a", "b", "c", "d", "e", "f", "g", "h",
+                                         "i", "j", "k", "l", "m", "n", "o", "p"};
 
 static bool connected(const mqs_caps *c) { return !(c->flags & MQS_CAPS_ABSENT); }
 
-/* One plane of a grid two cells wide and `grid_rows` high, each cell
- * `cell_row` bytes x `cell_rows` rows: tile data where there is some, grey
- * elsewhere. Returns the end of the plane. */
-static uint8_t *compose(uint8_t *dst, const tile t[TILES], uint32_t grid_rows, size_t cell_row, uint32_t cell_rows)
+/* One plane of grid `g`, each cell `cell_row` bytes x `cell_rows` rows:
+ * tile data where there is some, grey elsewhere. Returns the end of the
+ * plane. */
+static uint8_t *compose(uint8_t *dst, const tile t[TILES], const grid *g, size_t cell_row, uint32_t cell_rows)
 {
-    for (uint32_t r = 0; r < grid_rows; r++)
+    for (uint32_t r = 0; r < g->rows; r++)
         for (uint32_t y = 0; y < cell_rows; y++)
-            for (uint32_t c = 0; c < 2; c++) {
-                const tile *ti = &t[r * 2 + c];
+            for (uint32_t c = 0; c < g->cols; c++) {
+                const tile *ti = &t[r * g->cols + c];
                 size_t n = ti->data && y < ti->rows ? ti->row : 0;
                 if (n)
                     memcpy(dst, ti->data + (size_t)y * ti->row, n);
@@ -53,19 +63,30 @@ static uint8_t *compose(uint8_t *dst, const tile t[TILES], uint32_t grid_rows, s
     return dst;
 }
 
-/* The cell size and grid height for the connected inputs of `in`. */
-static void grid_of(const mqs_caps *in, uint32_t n_in, uint32_t *cell_w, uint32_t *cell_h, uint32_t *grid_rows)
+/* ceil(sqrt(n)): the narrowest square-ish grid, so 2 tiles sit side by side
+ * and 3 or 4 make a 2x2, as before there were more than four. */
+static uint32_t columns_for(uint32_t n)
 {
-    *cell_w = *cell_h = 0;
-    *grid_rows = 1;
+    uint32_t c = 1;
+    while (c * c < n)
+        c++;
+    return c;
+}
+
+/* The grid for the connected inputs of `in`: laid out up to the last one. */
+static void grid_of(const mqs_caps *in, uint32_t n_in, grid *g)
+{
+    uint32_t last = 1;
+    g->width = g->height = 0;
     for (uint32_t i = 0; i < n_in && i < TILES; i++) {
         if (!connected(&in[i]))
             continue;
-        *cell_w = in[i].width > *cell_w ? in[i].width : *cell_w;
-        *cell_h = in[i].height > *cell_h ? in[i].height : *cell_h;
-        if (i >= 2)
-            *grid_rows = 2;
+        g->width = in[i].width > g->width ? in[i].width : g->width;
+        g->height = in[i].height > g->height ? in[i].height : g->height;
+        last = i + 1;
     }
+    g->cols = columns_for(last);
+    g->rows = (last + g->cols - 1) / g->cols;
 }
 
 /* 0 if every connected input is video of one format mosaic can tile. */
@@ -90,18 +111,18 @@ static int check_inputs(const mqs_params *p, const mqs_caps *in, uint32_t n_in)
 
 static int negotiate(const mqs_params *p, const mqs_caps *in, uint32_t n_in, mqs_caps *out, uint32_t n_out)
 {
-    if (n_in < 2 || n_out < 1)
+    if (n_in < 1 || n_out < 1)
         return 0;
     int rc = check_inputs(p, in, n_in);
     if (rc < 0)
         return rc;
-    uint32_t cw, ch, rows;
+    grid g;
     double rate = 0;
-    grid_of(in, n_in, &cw, &ch, &rows);
+    grid_of(in, n_in, &g);
     for (uint32_t i = 0; i < n_in && i < TILES; i++)
         if (connected(&in[i]) && in[i].rate > rate)
             rate = in[i].rate;
-    video_caps(&out[0], in[0].format, 2 * cw, rows * ch, rate);
+    video_caps(&out[0], in[0].format, g.cols * g.width, g.rows * g.height, rate);
     return 0;
 }
 
@@ -125,16 +146,16 @@ static void plane_tiles(const mqs_block_ctx *ctx, const mqs_buffer *const *in, i
 static void draw(const mqs_block_ctx *ctx, const mqs_buffer *const *in, uint8_t *dst)
 {
     const mqs_caps *oc = &ctx->output_caps[0];
-    uint32_t cw, ch, rows;
+    grid g;
     tile t[TILES];
-    grid_of(ctx->input_caps, ctx->input_count, &cw, &ch, &rows);
+    grid_of(ctx->input_caps, ctx->input_count, &g);
     plane_tiles(ctx, in, 0, t);
-    dst = compose(dst, t, rows, video_stride(oc->format, cw), ch);
+    dst = compose(dst, t, &g, video_stride(oc->format, g.width), g.height);
     if (oc->format != MQS_FORMAT_I420)
         return;
     for (int plane = 1; plane <= 2; plane++) { /* U then V: even sizes, so half-size cells */
         plane_tiles(ctx, in, plane, t);
-        dst = compose(dst, t, rows, cw / 2, ch / 2);
+        dst = compose(dst, t, &g, g.width / 2, g.height / 2);
     }
 }
 
@@ -184,20 +205,37 @@ static int process(mqs_block_ctx *ctx, const mqs_buffer *const *in)
     return out_send(ctx, 0, &out);
 }
 
+/* Input k is tile k + 1; every input but a may be left out. */
+#define TILE(letter, where)                                                                                        \
+    {.name = letter, .direction = MQS_PORT_INPUT, .header_type = MQS_HEADER_VIDEO, .flags = MQS_PORT_OPTIONAL,     \
+     .help = where}
+
 static const mqs_port_spec ports[] = {
-    {.name = "a", .direction = MQS_PORT_INPUT, .header_type = MQS_HEADER_VIDEO, .help = "top left tile"},
-    {.name = "b", .direction = MQS_PORT_INPUT, .header_type = MQS_HEADER_VIDEO, .help = "top right tile"},
-    {.name = "c", .direction = MQS_PORT_INPUT, .header_type = MQS_HEADER_VIDEO, .flags = MQS_PORT_OPTIONAL,
-     .help = "bottom left tile (makes a 2x2 grid)"},
-    {.name = "d", .direction = MQS_PORT_INPUT, .header_type = MQS_HEADER_VIDEO, .flags = MQS_PORT_OPTIONAL,
-     .help = "bottom right tile (makes a 2x2 grid)"},
-    {.name = "out", .direction = MQS_PORT_OUTPUT, .help = "a | b, or a b over c d; grey where nothing is"},
+    {.name = "a", .direction = MQS_PORT_INPUT, .header_type = MQS_HEADER_VIDEO, .help = "tile 1, top left"},
+    TILE("b", "tile 2, right of a"),
+    TILE("c", "tile 3 (from c or d on: a 2x2 grid)"),
+    TILE("d", "tile 4"),
+    TILE("e", "tile 5 (from e or f on: 3x2; from g on: 3x3)"),
+    TILE("f", "tile 6"),
+    TILE("g", "tile 7"),
+    TILE("h", "tile 8"),
+    TILE("i", "tile 9"),
+    TILE("j", "tile 10 (from j on: 4x3; from m on: 4x4)"),
+    TILE("k", "tile 11"),
+    TILE("l", "tile 12"),
+    TILE("m", "tile 13"),
+    TILE("n", "tile 14"),
+    TILE("o", "tile 15"),
+    TILE("p", "tile 16"),
+    {.name = "out", .direction = MQS_PORT_OUTPUT,
+     .help = "the tiles row by row, ceil(sqrt(n)) to a row up to the last connected input (n: its tile): a; a | b; "
+             "a b over c d; ...; grey where nothing is"},
 };
 
 MQS_BLOCK_EXPORT(mosaic) = {
     MQS_BLOCK_HEADER,
     .name = "mosaic",
-    .summary = "two to four aligned videos side by side or in a 2x2 grid",
+    .summary = "one to sixteen aligned videos in a grid: a | b, 2x2, 3x2, 3x3, 4x3, 4x4",
     .kind = MQS_BLOCK_FILTER,
     .flags = MQS_BLOCK_ALIGNED,
     .ports = ports,

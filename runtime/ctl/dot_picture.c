@@ -15,6 +15,21 @@ static const char *kind_name(mqs_block_kind k)
     return k == MQS_BLOCK_SOURCE ? "source" : k == MQS_BLOCK_FILTER ? "filter" : k == MQS_BLOCK_SINK ? "sink" : "?";
 }
 
+/* Absent inputs after the last connected one share one greyed row ("e ...
+ * p"): a block with many optional ports (a mosaic takes 16) is drawn as
+ * large as what is connected, plus one row that says the rest exist. */
+static void fold_trailing_absent(mqctl_dot_block *b)
+{
+    uint32_t first = b->input_count;
+    while (first > 0 && b->absent[first - 1])
+        first--;
+    if (b->input_count - first < 2)
+        return;
+    snprintf(b->folded, sizeof b->folded, "%s ... %s", b->inputs[first], b->inputs[b->input_count - 1]);
+    b->inputs[first] = b->folded;
+    b->input_count = first + 1;
+}
+
 static void file_block(const mqs_graph_block *b, mqctl_dot_block *out)
 {
     const mqs_graph_sync *s = &b->sync;
@@ -29,6 +44,7 @@ static void file_block(const mqs_graph_block *b, mqctl_dot_block *out)
     }
     for (uint32_t k = 0; k < b->output_count; k++)
         out->outputs[k] = b->outputs[k].port;
+    fold_trailing_absent(out);
 }
 
 /* One edge per connected input, in block then port order. */

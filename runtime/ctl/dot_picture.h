@@ -21,6 +21,7 @@ typedef struct mqctl_dot_block {
     const char *inputs[MQCTL_DOT_MAX_PORTS];
     bool absent[MQCTL_DOT_MAX_PORTS]; /* an optional input left unconnected */
     uint32_t input_count;
+    char folded[2 * MQS_NAME_MAX + 8]; /* "e ... p": the name of one row for the absent inputs after the last connected */
     const char *outputs[MQCTL_DOT_MAX_PORTS];
     uint32_t output_count;
     mqs_sync_config sync;       /* policy none: not aligned (reference unused) */
