@@ -294,6 +294,33 @@ Test(align_e2e, stereo_pairs_every_frame_exactly)
     assert_nothing_left("stereo");
 }
 
+/* realtime: false at 1 fps: 120 frames of each camera that would take two
+ * minutes in real time come at once, still in exact pairs on the shared
+ * one-second grid. */
+Test(align_e2e, cameras_off_realtime_keep_the_shared_grid)
+{
+    char st[400];
+    snprintf(st, sizeof st, "stats.report=%s", tmp_path("report.json"));
+    const char *args[] = {"-q", "--set", "left.count=120", "--set", "right.count=120", "--set", "left.fps=1", "--set",
+                          "right.fps=1", "--set", "left.realtime=false", "--set", "right.realtime=false", "--set", st,
+                          "--stats-json", tmp_path("stats.jsonl"), source_path("graphs/stereo.yaml"), NULL};
+    int64_t began = mqs_now_ns();
+    run_result r;
+    run_mqrun(args, 0, &r);
+    int64_t took = mqs_now_ns() - began;
+    cr_assert_eq(r.status, 0, "mqrun failed (%d):\n%s", r.status, r.err);
+    cr_expect_lt(took, 60 * INT64_C(1000000000), "it waited for the frame times: %lld ms", (long long)(took / 1000000));
+    json_t *pair = aligned_entry(tmp_path("stats.jsonl"), "pair");
+    cr_expect_eq(field(pair, "sets"), 120);
+    cr_expect_eq(field(pair, "partial"), 0);
+    cr_expect_eq(field(json_object_get(pair, "spread_ns"), "max"), 0);
+    json_decref(pair);
+    json_t *rep = report_of(tmp_path("report.json"), "stats");
+    cr_expect_eq(field(rep, "frames"), 120);
+    json_decref(rep);
+    assert_nothing_left("stereo");
+}
+
 /* ---- mosaic's grid, 1 to 16 inputs ---- */
 
 #define MOSAIC_GRAPH "mqstest_mosaic"

@@ -15,6 +15,10 @@
  *    started; the first produce() time on a host without it). No slot is
  *    skipped: a camera that runs late catches up. Two shared-trigger cameras
  *    with the same fps capture on the same instants.
+ * With `realtime: false` nothing waits: frame k goes out as soon as the
+ * graph takes it, its capture time still start + k * P (either trigger),
+ * as if replayed from a recording: cameras on a shared trigger then keep
+ * equal pts at any speed (benchmarks, offline runs).
  * pts = capture time + clock_offset + jitter draw.
  *
  * Random draws of frame k, in this order, from one xorshift64* generator
@@ -46,6 +50,7 @@ typedef struct pattern_state {
     int64_t count, clock_offset, jitter;
     double drop_rate;
     bool shared;      /* trigger: shared */
+    bool realtime;    /* false: never wait, capture times on the grid all the same */
     bool verify;      /* write a verification record into every frame */
     int64_t start_ns; /* shared: slot 0's instant; 0 until the first produce() */
     pacer pace;
@@ -181,6 +186,7 @@ static int init(mqs_block_ctx *ctx)
     s->jitter = mqs_param_int(p, "jitter");
     s->drop_rate = mqs_param_double(p, "drop_rate");
     s->shared = strcmp(mqs_param_string(p, "trigger"), "shared") == 0;
+    s->realtime = mqs_param_bool(p, "realtime");
     s->verify = mqs_param_bool(p, "verify");
     pace_init(&s->pace, mqs_param_double(p, "fps"));
     rng_seed(&s->rng, (uint64_t)mqs_param_int(p, "seed"));
@@ -199,7 +205,8 @@ static int init(mqs_block_ctx *ctx)
 /* 1 once frame s->seq is due, with its capture time; 0 not yet. */
 static int capture_due(mqs_block_ctx *ctx, pattern_state *s, int64_t *capture)
 {
-    if (!s->shared) {
+    bool grid = s->shared || (!s->realtime && s->pace.period_ns > 0);
+    if (!grid) {
         if (!pace_wait(ctx, &s->pace))
             return 0;
         *capture = mqs_now(ctx);
@@ -208,6 +215,10 @@ static int capture_due(mqs_block_ctx *ctx, pattern_state *s, int64_t *capture)
     if (s->start_ns == 0) {
         int64_t start = mqs_start_time(ctx); /* 0 before the start gate, -ENOTSUP on an older host */
         s->start_ns = start > 0 ? start : mqs_now(ctx);
+    }
+    if (!s->realtime) {
+        *capture = s->start_ns + (int64_t)s->seq * s->pace.period_ns;
+        return 1;
     }
     return pace_wait_slot(ctx, &s->pace, s->start_ns, s->seq, capture);
 }
@@ -261,6 +272,8 @@ static int set_param(mqs_block_ctx *ctx, const mqs_params *p, const char *key)
         if (s->shared)
             return mqs_params_fail(p, "fps cannot change with trigger: shared (it would move the grid the cameras "
                                       "share)");
+        if (!s->realtime)
+            return mqs_params_fail(p, "fps cannot change with realtime: false (the frame times are on its grid)");
         pace_init(&s->pace, mqs_param_double(p, "fps"));
     } else if (strcmp(key, "jitter") == 0) {
         s->jitter = mqs_param_int(p, "jitter");
@@ -308,6 +321,9 @@ static const mqs_param_spec params[] = {
     {.key = "trigger", .type = MQS_PARAM_ENUM, .default_value = "free", .choices = "free|shared",
      .help = "free: capture when paced; shared: on a grid from the graph's start, the same for every camera, "
              "no frame skipped"},
+    {.key = "realtime", .type = MQS_PARAM_BOOL, .default_value = "true",
+     .help = "false: do not wait for the frame times; frames go as fast as the graph takes them, with pts "
+             "still one period apart (as if replayed)"},
     {.key = "verify", .type = MQS_PARAM_BOOL, .default_value = "false",
      .help = "write a verification record (for checksum_sink) over the first 32 bytes of every frame; "
              "false: the plain pattern"},
