@@ -1,6 +1,7 @@
 /* Domains: lay out, create, attach to, detach from and destroy the segments
  * of one run of a graph. */
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -198,6 +199,17 @@ static void compute_layout(const mqs_domain_config *c, layout *l)
     l->size = align_up(off, PAGE);
 }
 
+/* More processes than CPUs this one may run on (slot 0, the launcher,
+ * mostly sleeps and is not counted)? Then a waiter that spins holds a CPU
+ * the process it waits for may need. */
+static bool crowded(uint32_t process_count)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0)
+        return false;
+    return process_count - 1 > (uint32_t)CPU_COUNT(&set);
+}
+
 static void bind_views(mqs_domain *d)
 {
     uint8_t *base = (uint8_t *)d->ctl;
@@ -218,6 +230,7 @@ static void bind_views(mqs_domain *d)
         d->held = mqsi_held_table_of(d, d->process);
     }
     d->spin_limit = 256;
+    d->crowded = crowded(d->ctl->process_count);
 }
 
 static void fill_control(mqs_control *ctl, const mqs_domain_config *c, const layout *l, const char *run_id)

@@ -41,6 +41,7 @@ struct mqs_domain {
     uint32_t held_mask;
     uint32_t process;
     uint32_t spin_limit;        /* adaptive spin budget for hybrid waits */
+    bool crowded;               /* more processes in the domain than CPUs to run them: hybrid yields, not spins */
     int64_t tap_pidless_since[MQS_MAX_TAPS]; /* launcher: when a tap slot was first seen taken without a pid */
     bool creator;
 };

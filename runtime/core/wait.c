@@ -116,7 +116,14 @@ static int wait_by_mode(mqs_domain *d, mqsi_ready_fn ready, const void *arg, _At
         }
         return rc;
     }
-    if (mode == MQS_WAIT_HYBRID) {
+    if (mode == MQS_WAIT_HYBRID && d->crowded) {
+        /* More processes than CPUs: spinning would hold a CPU the process we
+         * wait for may need. Give it the CPU once; it usually leaves several
+         * entries behind, and only then do we pay for a sleep and a wake. */
+        sched_yield();
+        if (ready(d, arg))
+            return 0;
+    } else if (mode == MQS_WAIT_HYBRID) {
         int rc = spin(d, ready, arg, d->spin_limit, deadline);
         if (rc != -EAGAIN) {
             if (rc == 0 && d->spin_limit < SPIN_MAX)
