@@ -7,6 +7,7 @@
 #include <mqs/mqs.h>
 
 #include "bench_gst.h"
+#include "bench_latency.h"
 #include "bench_python.h"
 #include "bench_pipeline.h"
 #include "bench_queue.h"
@@ -24,6 +25,7 @@ typedef struct bench_command {
 static const bench_command commands[] = {
     {"queue", bench_queue_main, "one queue, two processes: throughput and latency vs bare ring, pipe, socket"},
     {"pipeline", bench_pipeline_main, "source -> passthrough -> sink, 64 B to 4K frames, vs pipe and socket chains"},
+    {"latency", bench_latency_main, "one-way latency p50/p99/p99.9 and CPU per message at real rates, per wait mode, vs pipe and socket chains"},
     {"restart", bench_restart_main, "SIGKILL a block of a running graph N times: detection, reclaim, first buffer vs fork+exec"},
     {"gst", bench_gst_main, "gst_source -> gst_sink through mqrun vs one gst-launch-1.0; gst_source's copy vs memcpy"},
     {"python", bench_python_main, "a passthrough block in Python vs C (1080p, 64x48); a Python tap on a running graph"},

@@ -5,6 +5,8 @@
  * `out_of_order`. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,12 +16,14 @@
 typedef struct latency_state {
     int64_t *samples;
     uint64_t capacity, frames, out_of_order, next_seq;
+    char file[PATH_MAX]; /* copied in init: params are gone by fini */
 } latency_state;
 
 static int init(mqs_block_ctx *ctx)
 {
     latency_state *s = ctx->state;
     s->capacity = (uint64_t)mqs_param_int(ctx->params, "count");
+    snprintf(s->file, sizeof s->file, "%s", mqs_param_string(ctx->params, "file"));
     s->samples = malloc(s->capacity * sizeof *s->samples); /* once, before the stream */
     if (!s->samples) {
         mqs_log(ctx, MQS_LOG_ERROR, "no memory for %llu samples (hint: a smaller `count`)",
@@ -47,7 +51,7 @@ static int process(mqs_block_ctx *ctx, const mqs_buffer *const *in)
 static void fini(mqs_block_ctx *ctx)
 {
     latency_state *s = ctx->state;
-    const char *file = mqs_param_string(ctx->params, "file");
+    const char *file = s->file;
     uint64_t n = s->frames < s->capacity ? s->frames : s->capacity;
     int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     size_t bytes = n * sizeof *s->samples;
