@@ -22,7 +22,7 @@
  *
  * Every transport runs once per round, ROUNDS rounds in turn, so all see
  * the same machine: the percentiles are of the rounds' latencies together,
- * the CPU per message the median of the rounds'. */
+ * the CPU is summed over the rounds before the start-up is taken out. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -99,8 +99,7 @@ typedef struct scenario_result {
 typedef struct gathered {
     int64_t *latencies; /* every round's, warm-up left out */
     size_t count;
-    int64_t cpu_short;  /* of a run of SHORT_RUN messages: start-up */
-    double cpu_per_msg[ROUNDS];
+    int64_t cpu_short, cpu_long; /* summed over the rounds: runs of SHORT_RUN and of N messages */
 } gathered;
 
 /* What every run shares: the temporary directory, and where latencies land. */
@@ -303,42 +302,48 @@ static int run_once(latency_bench *b, const transport *t, const scenario *s, uin
     return rc;
 }
 
-/* One round of t: n messages, their latencies added to g, its CPU per message noted. */
-static int gather_round(latency_bench *b, const transport *t, const scenario *s, uint64_t n, int round, gathered *g)
+/* One round of t: a run of SHORT_RUN messages and one of n, their CPU
+ * added to g, the long run's latencies too. */
+static int gather_round(latency_bench *b, const transport *t, const scenario *s, uint64_t n, gathered *g)
 {
-    int64_t cpu;
-    int rc = run_once(b, t, s, n, &cpu);
+    int64_t cpu_short, cpu_long;
+    int rc = run_once(b, t, s, SHORT_RUN, &cpu_short);
+    if (rc == 0)
+        rc = run_once(b, t, s, n, &cpu_long); /* the long run last: its latencies stay in b->samples */
     if (rc != 0)
         return rc;
     memcpy(g->latencies + g->count, b->samples + WARMUP_SAMPLES, (n - WARMUP_SAMPLES) * sizeof *g->latencies);
     g->count += n - WARMUP_SAMPLES;
-    g->cpu_per_msg[round] = (double)(cpu - g->cpu_short) / (double)(n - SHORT_RUN);
+    g->cpu_short += cpu_short;
+    g->cpu_long += cpu_long;
     return 0;
 }
 
-static void summarize(gathered *g, result *out)
+/* The CPU of the rounds summed before the start-up is taken out: one
+ * round's start-up varies by more than a short run's messages cost. */
+static void summarize(gathered *g, uint64_t n, result *out)
 {
     out->p50 = bench_percentile(g->latencies, g->count, 0.50);
     out->p99 = bench_percentile(g->latencies, g->count, 0.99);
     out->p999 = bench_percentile(g->latencies, g->count, 0.999);
-    out->cpu_ns_per_msg = bench_median(g->cpu_per_msg, ROUNDS);
+    out->cpu_ns_per_msg = (double)(g->cpu_long - g->cpu_short) / (double)(ROUNDS * (n - SHORT_RUN));
 }
 
-/* Every transport's start-up run, then ROUNDS rounds of all of them in turn. */
+/* ROUNDS rounds of every transport in turn. */
 static int run_scenario(latency_bench *b, const scenario *s, uint64_t n, scenario_result *res)
 {
     gathered g[TRANSPORT_COUNT] = {{0}};
     int rc = 0;
     for (int t = 0; rc == 0 && t < TRANSPORT_COUNT; t++) {
         g[t].latencies = malloc(ROUNDS * n * sizeof *g[t].latencies);
-        rc = g[t].latencies ? run_once(b, &transports[t], s, SHORT_RUN, &g[t].cpu_short) : -ENOMEM;
+        rc = g[t].latencies ? 0 : -ENOMEM;
     }
     for (int r = 0; rc == 0 && r < ROUNDS; r++)
         for (int t = 0; rc == 0 && t < TRANSPORT_COUNT; t++)
-            rc = gather_round(b, &transports[t], s, n, r, &g[t]);
+            rc = gather_round(b, &transports[t], s, n, &g[t]);
     for (int t = 0; t < TRANSPORT_COUNT; t++) {
         if (rc == 0)
-            summarize(&g[t], &res->r[t]);
+            summarize(&g[t], n, &res->r[t]);
         free(g[t].latencies);
     }
     return rc;
@@ -418,7 +423,7 @@ static void print_table(const scenario_result *res)
            "passthrough, latency_sink) per wait mode, and three processes joined by pipes or Unix sockets (each\n"
            "message copied twice), every transport once a round, %d rounds in turn. Latency is one way, send to\n"
            "arrival, of all rounds together without the first %d messages of each; CPU is user + system of every\n"
-           "process, (cpu(N) - cpu(%d)) / (N - %d) from runs at the same rate (start-up excluded), the median of\n"
+           "process, (cpu(N) - cpu(%d)) / (N - %d) from runs at the same rate (start-up excluded), summed over\n"
            "the rounds.\n", ROUNDS, WARMUP_SAMPLES, SHORT_RUN, SHORT_RUN);
     for (size_t i = 0; i < SCENARIO_COUNT; i++)
         print_scenario(&scenarios[i], &res[i]);
@@ -435,7 +440,7 @@ static void latency_usage(FILE *out)
             "  60 fps. Through mqrun (msg_source, passthrough, latency_sink) with wait: hybrid (the default), sleep\n"
             "  and spin, and through three forked processes joined by pipes and by Unix sockets, all in one run,\n"
             "  nothing pinned, every transport once a round, %d rounds in turn. CPU is user + system of every\n"
-            "  process of a run, a run of %d messages at the same rate subtracted (start-up), the median of the\n"
+            "  process of a run, a run of %d messages at the same rate subtracted (start-up), summed over the\n"
             "  rounds; the first %d latencies of a run are left out. About 2 minutes.\n"
             "  --json     print {\"bench\":\"latency\",\"scenarios\":[...]} instead of the tables\n"
             "  --scale X  X times as many messages in every round (default 1: 1000, 60 and 120; at least %d)\n",
