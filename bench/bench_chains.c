@@ -73,11 +73,9 @@ static void pipe_stage(int in, int out, uint64_t messages)
 static int64_t time_pipes(int processes, uint64_t messages)
 {
     int fds[2 * 16];
-    for (int i = 0; i < processes - 1; i++) {
-        if (pipe2(fds + 2 * i, O_CLOEXEC) != 0)
+    for (int i = 0; i < processes - 1; i++)
+        if (bench_make_link(false, fds + 2 * i) != 0)
             return -errno;
-        fcntl(fds[2 * i + 1], F_SETPIPE_SZ, 1 << 20);
-    }
     int64_t t0 = mqs_now_ns();
     pid_t pids[16];
     for (int s = 0; s < processes; s++) {

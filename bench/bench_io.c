@@ -1,6 +1,8 @@
 /* Blocking I/O helpers for the copying baselines. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "bench_io.h"
@@ -17,5 +19,15 @@ int bench_full_io(int fd, void *buf, size_t n, bool writing)
         p += r;
         n -= (size_t)r;
     }
+    return 0;
+}
+
+int bench_make_link(bool socket, int fds[2])
+{
+    if (socket)
+        return socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds);
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        return -1;
+    fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);
     return 0;
 }

@@ -33,7 +33,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -246,16 +245,6 @@ static pid_t fork_stage(const chain *c, int stage)
     _exit(0);
 }
 
-static int make_link(bool socket, int fds[2])
-{
-    if (socket)
-        return socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds);
-    if (pipe2(fds, O_CLOEXEC) != 0)
-        return -1;
-    fcntl(fds[1], F_SETPIPE_SZ, 1 << 20); /* the largest unprivileged pipe: fair to the baseline */
-    return 0;
-}
-
 static void close_links(int fds[4])
 {
     for (int i = 0; i < 4; i++)
@@ -269,7 +258,7 @@ static int run_chain(latency_bench *b, const transport *t, const scenario *s, ui
 {
     chain c = {s, n, b->samples, {-1, -1, -1, -1}};
     bool socket = t->kind == KIND_SOCKET;
-    if (make_link(socket, c.fds) != 0 || make_link(socket, c.fds + 2) != 0) {
+    if (bench_make_link(socket, c.fds) != 0 || bench_make_link(socket, c.fds + 2) != 0) {
         int rc = -errno;
         close_links(c.fds);
         fprintf(stderr, "mqbench latency: cannot make a %s: %s\n", t->name, strerror(-rc));

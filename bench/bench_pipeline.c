@@ -20,7 +20,6 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -290,16 +289,6 @@ static void copy_stage(int in, int out, uint64_t size, uint64_t frames)
     _exit(0);
 }
 
-static int make_link(bool socket, int fds[2])
-{
-    if (socket)
-        return socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds);
-    if (pipe2(fds, O_CLOEXEC) != 0)
-        return -1;
-    fcntl(fds[1], F_SETPIPE_SZ, 1 << 20); /* the largest unprivileged pipe: fair to the baseline */
-    return 0;
-}
-
 static pid_t fork_stage(int in, int out, uint64_t size, uint64_t frames, int *close_fds, int nclose)
 {
     pid_t pid = fork();
@@ -316,7 +305,7 @@ static pid_t fork_stage(int in, int out, uint64_t size, uint64_t frames, int *cl
 static int measure_copy(bool socket, uint64_t size, uint64_t frames, double *fps)
 {
     int a[2], b[2];
-    if (make_link(socket, a) != 0 || make_link(socket, b) != 0)
+    if (bench_make_link(socket, a) != 0 || bench_make_link(socket, b) != 0)
         return -errno;
     /* pipes: [0] read end, [1] write end; sockets: either end both ways. */
     int all[4] = {a[0], a[1], b[0], b[1]};

@@ -6,24 +6,12 @@
 
 #include <mqs/block.h>
 
+#include "../common/vectorize.h"
 #include "../common/video.h"
 
-/* Pixels per inner loop: a count the compiler knows, so GCC's -O2 (whose
- * cost model vectorises only loops that need no scalar remainder)
- * vectorises it. */
-#define CHUNK 64
-
 /* x86-64's baseline (SSE2) has no byte shuffle to take rgb triplets apart,
- * so there the loop stays scalar; an AVX2 copy of it, picked when the
- * plugin is loaded (ifunc), runs on CPUs that have one. */
-#if defined(__x86_64__) && defined(__GLIBC__) && defined(__has_attribute)
-#if __has_attribute(target_clones)
-#define VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
-#endif
-#endif
-#ifndef VECTOR_CLONES
-#define VECTOR_CLONES
-#endif
+ * so there the loop stays scalar; its VECTOR_CLONES AVX2 copy runs on CPUs
+ * that have one. */
 
 static int negotiate(const mqs_params *p, const mqs_caps *in, uint32_t n_in, mqs_caps *out, uint32_t n_out)
 {
@@ -45,8 +33,8 @@ static inline uint8_t luma(const uint8_t *rgb)
 /* `n` rgb24 pixels to gray8. */
 VECTOR_CLONES static void rgb_to_gray(const uint8_t *restrict s, uint8_t *restrict d, size_t n)
 {
-    for (; n >= CHUNK; n -= CHUNK, s += 3 * CHUNK, d += CHUNK)
-        for (size_t k = 0; k < CHUNK; k++)
+    for (; n >= VECTOR_CHUNK; n -= VECTOR_CHUNK, s += 3 * VECTOR_CHUNK, d += VECTOR_CHUNK)
+        for (size_t k = 0; k < VECTOR_CHUNK; k++)
             d[k] = luma(s + 3 * k);
     for (size_t k = 0; k < n; k++)
         d[k] = luma(s + 3 * k);

@@ -6,24 +6,12 @@
 
 #include <mqs/block.h>
 
+#include "../common/vectorize.h"
 #include "../common/video.h"
 
-/* Bytes per inner loop: a count the compiler knows, so GCC's -O2 (whose
- * cost model vectorises only loops that need no scalar remainder)
- * vectorises it. */
-#define CHUNK 64
-
 /* SSE2 (x86-64's baseline) runs both passes vectorised, loading the
- * horizontal pass's scattered samples one by one; an AVX2 copy, picked
- * when the plugin is loaded (ifunc), doubles the width where there is one. */
-#if defined(__x86_64__) && defined(__GLIBC__) && defined(__has_attribute)
-#if __has_attribute(target_clones)
-#define VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
-#endif
-#endif
-#ifndef VECTOR_CLONES
-#define VECTOR_CLONES
-#endif
+ * horizontal pass's scattered samples one by one; their VECTOR_CLONES AVX2
+ * copies double the width where there is one. */
 
 /* For each output row: the first source row and the weight of the next
  * one, in 1/256. For each output byte (column and channel): the byte of
@@ -78,8 +66,8 @@ VECTOR_CLONES static void blend_rows(const uint8_t *restrict r0, const uint8_t *
 {
     uint16_t w0 = (uint16_t)(256 - fy), w1 = (uint16_t)fy;
     size_t i = 0, inner = n - ch; /* entries whose next sample is in the row */
-    for (; i + CHUNK <= inner; i += CHUNK)
-        for (size_t k = i; k < i + CHUNK; k++)
+    for (; i + VECTOR_CHUNK <= inner; i += VECTOR_CHUNK)
+        for (size_t k = i; k < i + VECTOR_CHUNK; k++)
             pairs[k] = blend_row_byte(r0, r1, k, w0, w1) | blend_row_byte(r0, r1, k + ch, w0, w1) << 16;
     for (; i < inner; i++)
         pairs[i] = blend_row_byte(r0, r1, i, w0, w1) | blend_row_byte(r0, r1, i + ch, w0, w1) << 16;
@@ -99,8 +87,8 @@ VECTOR_CLONES static void blend_columns(const uint32_t *restrict pairs, const ax
     const uint32_t *restrict idx = x->idx;
     const uint16_t *restrict frac = x->frac;
     size_t i = 0;
-    for (; i + CHUNK <= n; i += CHUNK)
-        for (size_t k = i; k < i + CHUNK; k++)
+    for (; i + VECTOR_CHUNK <= n; i += VECTOR_CHUNK)
+        for (size_t k = i; k < i + VECTOR_CHUNK; k++)
             dst[k] = blend_pair(pairs[idx[k]], frac[k]);
     for (; i < n; i++)
         dst[i] = blend_pair(pairs[idx[i]], frac[i]);
