@@ -5,7 +5,6 @@
  * timed as whole runs of N and of W messages, so process start-up is left
  * out: rate = (N - W) / (t(N) - t(W)). */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
