@@ -108,7 +108,7 @@ typedef struct mqs_caps {
     uint32_t width;       /* video */
     uint32_t height;      /* video */
     uint32_t sample_type; /* sensor: MQS_SENSOR_* */
-    uint32_t slot_count;  /* buffers in the output's pool */
+    uint32_t slot_count;  /* buffers in the output's pool; 0: the graph's default (256 KiB of slots, 8 to 1024) */
     uint64_t slot_size;   /* bytes per buffer */
     double rate;          /* nominal buffers per second, 0 if unknown */
     uint32_t flags;       /* MQS_CAPS_* */
