@@ -26,6 +26,7 @@
 
 #include "bench_graph.h"
 #include "bench_gst.h"
+#include "bench_stats.h"
 
 #define TRIALS 3
 #define DEFAULT_FRAMES 600
@@ -181,6 +182,16 @@ static int run_all(const bench_env *env, unsigned long long frames, gst_result *
     return 0;
 }
 
+/* gst_source's copy against a memcpy; the 720p scenario (r[2]) against gst-launch. */
+static void gst_targets(const gst_result *r, double copy_base, bench_target t[2])
+{
+    double ratio = r[2].launch_fps > 0 ? r[2].mqs_fps / r[2].launch_fps : 0;
+    bench_target_set(&t[0], "gst_source's copy <= 1.5x a memcpy of the frame", "%.2fx", r[0].copy_us / copy_base,
+                     r[0].copy_us <= 1.5 * copy_base);
+    bench_target_set(&t[1], "720p with videoconvert on each side, mqrun >= 0.8x gst-launch", "%.2fx", ratio,
+                     ratio >= 0.8);
+}
+
 static void print_json(const gst_result *r, unsigned long long frames, double copy_base)
 {
     printf("{\"bench\":\"gst\",\"frames\":%llu,\"warmup_frames\":%d,\"trials\":%d,\"results\":[", frames,
@@ -190,8 +201,12 @@ static void print_json(const gst_result *r, unsigned long long frames, double co
                "\"source_copy_us\":%.1f}",
                s ? "," : "", scenarios[s].name + strspn(scenarios[s].name, " "), r[s].mqs_fps, r[s].launch_fps,
                r[s].zero_copy, r[s].copied, r[s].copy_us);
-    printf("],\"copy\":{\"frame_bytes\":%llu,\"gst_source_copy_us\":%.1f,\"memcpy_us\":%.1f}}\n", FRAME_1080P_RGB,
+    printf("],\"copy\":{\"frame_bytes\":%llu,\"gst_source_copy_us\":%.1f,\"memcpy_us\":%.1f}", FRAME_1080P_RGB,
            r[0].copy_us, copy_base);
+    bench_target t[2];
+    gst_targets(r, copy_base, t);
+    bench_json_targets(t, 2);
+    printf("}\n");
 }
 
 static void print_table(const gst_result *r, unsigned long long frames, double copy_base)
@@ -213,11 +228,9 @@ static void print_table(const gst_result *r, unsigned long long frames, double c
     printf("\nthe copy in gst_source (appsink memory -> pool slot), 1080p rgb24 (%llu bytes): %.0f us/frame\n"
            "a memcpy of a frame just written, %d source and %d destination frames in turn: %.0f us (%.1f GB/s)\n",
            FRAME_1080P_RGB, r[0].copy_us, MEMCPY_SRC, MEMCPY_DST, copy_base, (double)FRAME_1080P_RGB / copy_base / 1e3);
-    double ratio = r[2].launch_fps > 0 ? r[2].mqs_fps / r[2].launch_fps : 0;
-    printf("\ntarget: gst_source's copy <= 1.5x a memcpy of the frame:                %.2fx  %s\n",
-           r[0].copy_us / copy_base, r[0].copy_us <= 1.5 * copy_base ? "PASS" : "MISS");
-    printf("target: 720p with videoconvert on each side, mqrun >= 0.8x gst-launch: %.2fx  %s\n", ratio,
-           ratio >= 0.8 ? "PASS" : "MISS");
+    bench_target t[2];
+    gst_targets(r, copy_base, t);
+    bench_print_targets(t, 2);
 }
 
 /* ---- setup ---- */

@@ -28,6 +28,7 @@
 #include "bench_chains.h"
 #include "bench_io.h"
 #include "bench_pipeline.h"
+#include "bench_stats.h"
 
 /* The same pool and queues at every frame size, so the sizes compare the
  * cost of the frame alone (the graph chains below use mqrun's defaults). */
@@ -333,6 +334,49 @@ static uint64_t frames_for(const char *transport, uint64_t size, double scale)
     return n < 10 * WARMUP_FRAMES ? 10 * WARMUP_FRAMES : n;
 }
 
+static double rate_of(const pipeline_result *r, int n, const char *transport, uint64_t size)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(r[i].transport, transport) == 0 && r[i].frame_size == size)
+            return r[i].frames_per_s;
+    return 0;
+}
+
+/* The worst observed / unobserved ratio over the sizes (and observed / spawn-only into *spawn). */
+static double worst_observed(const pipeline_result *r, int n, double *spawn)
+{
+    double worst = 1e9;
+    *spawn = 1e9;
+    for (size_t s = 0; s < SIZE_COUNT; s++) {
+        double m = rate_of(r, n, "mqs", frame_sizes[s]), o = rate_of(r, n, "mqs_observed", frame_sizes[s]);
+        double sp = rate_of(r, n, "mqs_spawn", frame_sizes[s]);
+        if (m > 0 && o / m < worst)
+            worst = o / m;
+        if (sp > 0 && o / sp < *spawn)
+            *spawn = o / sp;
+    }
+    return worst;
+}
+
+/* Observed vs not, 4K vs 64 B, 4K vs the pipe, and the two graph chains vs pipe chains. */
+static size_t pipeline_targets(const pipeline_result *r, int n, const chain_result *chains, bench_target *t)
+{
+    double spawn, worst = worst_observed(r, n, &spawn);
+    double small = rate_of(r, n, "mqs", frame_sizes[0]), big = rate_of(r, n, "mqs", frame_sizes[SIZE_COUNT - 1]);
+    double pipe_big = rate_of(r, n, "pipe", frame_sizes[SIZE_COUNT - 1]);
+    bench_target_set(&t[0], "mqs_observed >= 0.98x mqs at every size (worst)", "%.3fx", worst, worst >= 0.98);
+    bench_target_set(&t[1], "mqs 4K rate >= 0.8x mqs 64 B rate", "%.2fx", big / small, big >= 0.8 * small);
+    bench_target_set(&t[2], "mqs 4K rate >= 100x pipe 4K rate", "%.1fx", big / pipe_big, big >= 100 * pipe_big);
+    for (int c = 0; c < 2; c++) {
+        char text[96];
+        snprintf(text, sizeof text, "a graph of %d processes >= a pipe chain of %d (64 B)", chains[c].processes,
+                 chains[c].processes);
+        double ratio = chains[c].mqrun_per_s / chains[c].pipe_per_s;
+        bench_target_set(&t[3 + c], text, "%.2fx", ratio, ratio >= 1);
+    }
+    return 5;
+}
+
 static void print_json(const pipeline_result *r, int n, const chain_result *chains)
 {
     printf("{\"bench\":\"pipeline\",\"results\":[");
@@ -342,10 +386,12 @@ static void print_json(const pipeline_result *r, int n, const chain_result *chai
                r[i].frames_per_s);
     printf("],\"graph_chains\":[");
     for (int c = 0; c < 2; c++)
-        printf("%s{\"processes\":%d,\"message_bytes\":%d,\"mqrun_per_s\":%.1f,\"pipe_per_s\":%.1f,\"pass\":%s}",
-               c ? "," : "", chains[c].processes, CHAIN_MESSAGE_BYTES, chains[c].mqrun_per_s, chains[c].pipe_per_s,
-               chains[c].mqrun_per_s >= chains[c].pipe_per_s ? "true" : "false");
-    printf("]}\n");
+        printf("%s{\"processes\":%d,\"message_bytes\":%d,\"mqrun_per_s\":%.1f,\"pipe_per_s\":%.1f}", c ? "," : "",
+               chains[c].processes, CHAIN_MESSAGE_BYTES, chains[c].mqrun_per_s, chains[c].pipe_per_s);
+    bench_target t[5];
+    printf("]");
+    bench_json_targets(t, pipeline_targets(r, n, chains, t));
+    printf("}\n");
 }
 
 static void print_chains(const chain_result *chains)
@@ -357,47 +403,27 @@ static void print_chains(const chain_result *chains)
     for (int c = 0; c < 2; c++)
         printf("%10d %14.0f %14.0f %8.2fx\n", chains[c].processes, chains[c].mqrun_per_s, chains[c].pipe_per_s,
                chains[c].mqrun_per_s / chains[c].pipe_per_s);
-    for (int c = 0; c < 2; c++)
-        printf("target: a graph of %d processes >= a pipe chain of %d: %.2fx  %s\n", chains[c].processes,
-               chains[c].processes, chains[c].mqrun_per_s / chains[c].pipe_per_s,
-               chains[c].mqrun_per_s >= chains[c].pipe_per_s ? "PASS" : "MISS");
 }
 
-static double rate_of(const pipeline_result *r, int n, const char *transport, uint64_t size)
-{
-    for (int i = 0; i < n; i++)
-        if (strcmp(r[i].transport, transport) == 0 && r[i].frame_size == size)
-            return r[i].frames_per_s;
-    return 0;
-}
 
 static void print_table(const pipeline_result *r, int n)
 {
     printf("source -> passthrough -> sink, three processes, frames/s (higher is better)\n\n");
     printf("%12s %12s %12s %12s %9s %13s %10s %9s %10s\n", "frame bytes", "mqs", "pipe", "unix_socket", "mqs/pipe",
            "mqs_observed", "mqs_spawn", "obs/mqs", "obs/spawn");
-    double worst = 1e9, worst_spawn = 1e9;
     for (size_t s = 0; s < SIZE_COUNT; s++) {
         uint64_t size = frame_sizes[s];
         double m = rate_of(r, n, "mqs", size), p = rate_of(r, n, "pipe", size), u = rate_of(r, n, "unix_socket", size);
         double o = rate_of(r, n, "mqs_observed", size), sp = rate_of(r, n, "mqs_spawn", size);
         printf("%12llu %12.0f %12.0f %12.0f %8.1fx %13.0f %10.0f %8.3fx %9.3fx\n", (unsigned long long)size, m, p, u,
                p > 0 ? m / p : 0, o, sp, m > 0 ? o / m : 0, sp > 0 ? o / sp : 0);
-        if (m > 0 && o / m < worst)
-            worst = o / m;
-        if (sp > 0 && o / sp < worst_spawn)
-            worst_spawn = o / sp;
     }
     printf("\nmqs, mqs_observed, mqs_spawn: medians of %d alternating runs each; mqs_observed runs `mqctl status "
            "--json --interval " POLL "` back to back, mqs_spawn `sleep 0.1` back to back\n", TRIALS);
-    printf("target: mqs_observed >= 0.98x mqs at every size: worst %.3fx  %s\n", worst, worst >= 0.98 ? "PASS" : "MISS");
-    printf("        (what reading costs beyond a process starting every 100 ms: mqs_observed / mqs_spawn, worst "
-           "%.3fx)\n", worst_spawn);
-    double small = rate_of(r, n, "mqs", frame_sizes[0]), big = rate_of(r, n, "mqs", frame_sizes[SIZE_COUNT - 1]);
-    double pipe_big = rate_of(r, n, "pipe", frame_sizes[SIZE_COUNT - 1]);
-    printf("\ntarget: mqs 4K rate >= 0.8x mqs 64 B rate: %.2fx  %s\n", big / small, big >= 0.8 * small ? "PASS" : "MISS");
-    printf("target: mqs 4K rate >= 100x pipe 4K rate:  %.1fx  %s\n", big / pipe_big,
-           big >= 100 * pipe_big ? "PASS" : "MISS");
+    double spawn;
+    worst_observed(r, n, &spawn);
+    printf("what reading costs beyond a process starting every 100 ms: mqs_observed / mqs_spawn, worst %.3fx\n",
+           spawn);
 }
 
 static void pipeline_usage(FILE *out)
@@ -476,6 +502,8 @@ int bench_pipeline_main(int argc, char **argv)
     } else {
         print_table(results, n);
         print_chains(chains);
+        bench_target t[5];
+        bench_print_targets(t, pipeline_targets(results, n, chains, t));
     }
     return 0;
 }

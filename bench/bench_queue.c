@@ -338,16 +338,6 @@ static int measure(const transport *t, const queue_options *o, shared_result *r,
     return 0;
 }
 
-static void print_json(const measurement *m)
-{
-    printf("{\"bench\":\"queue\",\"results\":[");
-    for (size_t i = 0; i < TRANSPORT_COUNT; i++)
-        printf("%s{\"name\":\"%s\",\"msgs_per_s\":%.0f,\"lat_ns_p50\":%lld,\"lat_ns_p99\":%lld,\"lat_ns_p999\":%lld}",
-               i ? "," : "", transports[i].name, m[i].msgs_per_s, (long long)m[i].p50, (long long)m[i].p99,
-               (long long)m[i].p999);
-    printf("]}\n");
-}
-
 static const measurement *by_name(const measurement *m, const char *name)
 {
     for (size_t i = 0; i < TRANSPORT_COUNT; i++)
@@ -355,6 +345,34 @@ static const measurement *by_name(const measurement *m, const char *name)
             return &m[i];
     return NULL;
 }
+
+/* The three targets, against bare_ring, the pipe and the socket of the same run. */
+static size_t queue_targets(const measurement *m, bench_target *t)
+{
+    const measurement *bare = by_name(m, "bare_ring"), *spin = by_name(m, "mqs_spin");
+    const measurement *futex = by_name(m, "mqs_futex"), *pipe_m = by_name(m, "pipe"), *sock = by_name(m, "unix_socket");
+    double tput = spin->msgs_per_s / bare->msgs_per_s, lat = (double)spin->p50 / (double)bare->p50;
+    int64_t other = pipe_m->p50 < sock->p50 ? pipe_m->p50 : sock->p50;
+    bench_target_set(&t[0], "mqs_spin throughput >= 0.5x bare_ring", "%.2fx", tput, tput >= 0.5);
+    bench_target_set(&t[1], "mqs_spin p50 <= 1.5x bare_ring", "%.2fx", lat, lat <= 1.5);
+    bench_target_set(&t[2], "mqs_futex p50 below pipe's and unix_socket's", "%.2fx", (double)futex->p50 / (double)other,
+                     futex->p50 < other);
+    return 3;
+}
+
+static void print_json(const measurement *m)
+{
+    printf("{\"bench\":\"queue\",\"results\":[");
+    for (size_t i = 0; i < TRANSPORT_COUNT; i++)
+        printf("%s{\"name\":\"%s\",\"msgs_per_s\":%.0f,\"lat_ns_p50\":%lld,\"lat_ns_p99\":%lld,\"lat_ns_p999\":%lld}",
+               i ? "," : "", transports[i].name, m[i].msgs_per_s, (long long)m[i].p50, (long long)m[i].p99,
+               (long long)m[i].p999);
+    bench_target t[3];
+    printf("]");
+    bench_json_targets(t, queue_targets(m, t));
+    printf("}\n");
+}
+
 
 static void print_table(const measurement *m)
 {
@@ -367,14 +385,8 @@ static void print_table(const measurement *m)
                m[i].msgs_per_s / bare->msgs_per_s, (long long)m[i].p50, (long long)m[i].p99, (long long)m[i].p999,
                (double)m[i].p50 / (double)bare->p50,
                transports[i].batch ? "  (32 IDs per call; latency: one)" : transports[i].extra ? "  (extra)" : "");
-    const measurement *spin = by_name(m, "mqs_spin"), *futex = by_name(m, "mqs_futex");
-    const measurement *pipe_m = by_name(m, "pipe"), *sock = by_name(m, "unix_socket");
-    double tput = spin->msgs_per_s / bare->msgs_per_s, lat = (double)spin->p50 / (double)bare->p50;
-    printf("\ntarget: mqs_spin throughput >= 0.5x bare_ring: %.2fx  %s\n", tput, tput >= 0.5 ? "PASS" : "MISS");
-    printf("target: mqs_spin p50 <= 1.5x bare_ring:        %.2fx  %s\n", lat, lat <= 1.5 ? "PASS" : "MISS");
-    printf("target: mqs_futex p50 below pipe and unix_socket: %lld < %lld, %lld  %s\n", (long long)futex->p50,
-           (long long)pipe_m->p50, (long long)sock->p50,
-           futex->p50 < pipe_m->p50 && futex->p50 < sock->p50 ? "PASS" : "MISS");
+    bench_target t[3];
+    bench_print_targets(t, queue_targets(m, t));
 }
 
 static void queue_usage(FILE *out)

@@ -21,6 +21,7 @@
 
 #include <mqs/mqs.h>
 
+#include "bench_stats.h"
 #include "bench_sync.h"
 #include "core/align.h"
 
@@ -208,6 +209,17 @@ static void measure_latency(mqs_sync_policy p, uint32_t n, uint64_t count, int64
 
 /* ---- driver ---- */
 
+/* Aligning 4 inputs (r[1]) against as many bare pops, the worst policy. */
+static void sync_target(const result r[SIZE_COUNT][POLICY_COUNT], bench_target *t)
+{
+    double worst = 0;
+    for (size_t p = 0; p < POLICY_COUNT; p++) {
+        double ratio = r[1][p].ns_per_set_aligned / r[1][p].ns_per_set_bare;
+        worst = ratio > worst ? ratio : worst;
+    }
+    bench_target_set(t, "aligning 4 inputs costs <= 2x the bare pops (worst policy)", "%.2fx", worst, worst <= 2);
+}
+
 static void print_table(const result r[SIZE_COUNT][POLICY_COUNT])
 {
     printf("aligning N inputs vs popping the same buffers bare, one process (ns per set of N buffers)\n");
@@ -223,13 +235,9 @@ static void print_table(const result r[SIZE_COUNT][POLICY_COUNT])
                    x->ns_per_set_aligned / x->ns_per_set_bare, x->latency_p50 / 1e6, x->latency_p99 / 1e6,
                    x->hinted_p50 / 1e6, x->hinted_p99 / 1e6);
         }
-    double worst = 0;
-    for (size_t p = 0; p < POLICY_COUNT; p++) {
-        double ratio = r[1][p].ns_per_set_aligned / r[1][p].ns_per_set_bare;
-        worst = ratio > worst ? ratio : worst;
-    }
-    printf("\ntarget: aligning 4 inputs costs at most 2x the bare pops (worst policy): %.2fx  %s\n", worst,
-           worst <= 2 ? "PASS" : "MISS");
+    bench_target t;
+    sync_target(r, &t);
+    bench_print_targets(&t, 1);
 }
 
 static void print_json(const result r[SIZE_COUNT][POLICY_COUNT])
@@ -246,7 +254,11 @@ static void print_json(const result r[SIZE_COUNT][POLICY_COUNT])
                    (long long)x->latency_p50, (long long)x->latency_p99, (long long)x->hinted_p50,
                    (long long)x->hinted_p99);
         }
-    printf("]}\n");
+    bench_target t;
+    sync_target(r, &t);
+    printf("]");
+    bench_json_targets(&t, 1);
+    printf("}\n");
 }
 
 static void sync_usage(FILE *out)
