@@ -199,15 +199,15 @@ static void compute_layout(const mqs_domain_config *c, layout *l)
     l->size = align_up(off, PAGE);
 }
 
-/* More processes than CPUs this one may run on (slot 0, the launcher,
- * mostly sleeps and is not counted)? Then a waiter that spins holds a CPU
- * the process it waits for may need. */
-static bool crowded(uint32_t process_count)
+/* More processes than CPUs this one may run on? Then a waiter that spins
+ * holds a CPU the process it waits for may need. Slot 0 (the launcher)
+ * mostly sleeps, and tap slots are mostly empty: neither counts. */
+static bool crowded(const mqs_control *ctl)
 {
     cpu_set_t set;
     if (sched_getaffinity(0, sizeof set, &set) != 0)
         return false;
-    return process_count - 1 > (uint32_t)CPU_COUNT(&set);
+    return ctl->process_count - ctl->tap_count - 1 > (uint32_t)CPU_COUNT(&set);
 }
 
 static void bind_views(mqs_domain *d)
@@ -230,7 +230,7 @@ static void bind_views(mqs_domain *d)
         d->held = mqsi_held_table_of(d, d->process);
     }
     d->spin_limit = 256;
-    d->crowded = crowded(d->ctl->process_count);
+    d->crowded = crowded(d->ctl);
 }
 
 static void fill_control(mqs_control *ctl, const mqs_domain_config *c, const layout *l, const char *run_id)
