@@ -173,6 +173,64 @@ static void check_batches(mqs_wait_mode mode)
 Test(mp, batches_in_order_across_processes_hybrid) { check_batches(MQS_WAIT_HYBRID); }
 Test(mp, batches_in_order_across_processes_sleep) { check_batches(MQS_WAIT_SLEEP); }
 
+/* ================= waiting for a free slot ================= */
+
+/* Takes the two buffers the parent sent once told to, and releases them. */
+static int slot_releaser(void *arg)
+{
+    child_args *a = arg;
+    mqs_domain *d = mqst_child_attach(a->name, 1);
+    MQST_REQUIRE(d != NULL, 10);
+    MQST_REQUIRE(mqst_pipe_put(&a->to_parent, 'A') == 0, 11);
+    MQST_REQUIRE(mqst_pipe_get(&a->to_child, MQST_PATIENCE) == 'R', 12);
+    for (int i = 0; i < 2; i++) {
+        mqs_buffer_id id;
+        MQST_REQUIRE(mqs_queue_receive(d, 0, &id, MQST_PATIENCE) == 0, 13);
+        MQST_REQUIRE(mqs_buffer_unref(d, id) == 0, 14);
+    }
+    mqs_domain_detach(d);
+    return 0;
+}
+
+/* The owner of an exhausted pool sleeps in mqs_buffer_alloc_wait until a
+ * release in another process wakes it: not before, and with the slot. */
+static void check_alloc_wait(mqs_wait_mode mode)
+{
+    mqst_topo t;
+    mqst_topo_init(&t, "mp", 2);
+    t.cfg.wait_mode = mode;
+    mqst_add_pool(&t, 0, 64, 2);
+    mqst_add_output(&t, 0, 0);
+    mqst_add_queue(&t, 0, 1, 4, MQS_POLICY_BLOCK);
+    mqs_domain *d = mqst_create(&t);
+    child_args a;
+    args_init(&a, d);
+    pid_t pid = mqst_spawn(slot_releaser, &a);
+    cr_assert(eq(int, mqst_pipe_get(&a.to_parent, MQST_PATIENCE), 'A'), "the consumer did not attach");
+    mqs_buffer_id id;
+    for (int i = 0; i < 2; i++) {
+        cr_assert(eq(int, mqs_buffer_alloc(d, 0, &id), 0));
+        cr_assert(eq(int, mqs_output_send(d, 0, id, 0), 1));
+    }
+    cr_assert(eq(int, mqs_buffer_alloc_wait(d, 0, &id, MQST_SEC / 20), -ETIMEDOUT), "nobody released a slot");
+    cr_assert(eq(int, mqst_pipe_put(&a.to_child, 'R'), 0));
+    int64_t asked = mqs_now_ns();
+    int rc = mqs_buffer_alloc_wait(d, 0, &id, MQST_PATIENCE);
+    int64_t waited = mqs_now_ns() - asked;
+    cr_assert(eq(int, rc, 0), "alloc_wait: %s", mqs_strerror(rc));
+    /* Woken by the release, not by the 100 ms slice every sleeper wakes after. */
+    cr_expect(lt(i64, waited, 90 * MQST_SEC / 1000), "woke after %lld ms", (long long)(waited / 1000000));
+    cr_assert(eq(int, mqs_buffer_unref(d, id), 0));
+    cr_assert(eq(int, mqst_join(pid, MQST_PATIENCE), 0));
+    mqs_pool_stats ps;
+    cr_assert(eq(int, mqs_pool_stats_get(d, 0, &ps), 0));
+    cr_assert(eq(u32, ps.in_use, 0));
+    cr_assert(eq(u64, ps.allocs, 3));
+}
+
+Test(mp, alloc_wait_wakes_on_a_release_sleep) { check_alloc_wait(MQS_WAIT_SLEEP); }
+Test(mp, alloc_wait_wakes_on_a_release_hybrid) { check_alloc_wait(MQS_WAIT_HYBRID); }
+
 /* ================= 1 -> 3 fan-out ================= */
 
 #define FAN_COUNT UINT64_C(20000)
