@@ -37,14 +37,21 @@ static int write_chain_graph(const bench_env *env, int processes, uint64_t messa
     return fclose(f) == 0 ? 0 : -EIO;
 }
 
-static int64_t time_graph(const bench_env *env, int processes, uint64_t messages)
+/* One chain of `processes` (bench_timed_fn's arg). */
+typedef struct chain_run {
+    const bench_env *env;
+    int processes;
+} chain_run;
+
+static int64_t time_graph(void *arg, uint64_t messages)
 {
-    int rc = write_chain_graph(env, processes, messages);
+    const chain_run *r = arg;
+    int rc = write_chain_graph(r->env, r->processes, messages);
     if (rc)
         return rc;
-    int64_t t = bench_run_graph(env);
+    int64_t t = bench_run_graph(r->env);
     if (t < 0)
-        bench_show_failure(env, "pipeline", "a chain graph", (int)t);
+        bench_show_failure(r->env, "pipeline", "a chain graph", (int)t);
     return t;
 }
 
@@ -69,8 +76,9 @@ static void pipe_stage(int in, int out, uint64_t messages)
     _exit(0);
 }
 
-static int64_t time_pipes(int processes, uint64_t messages)
+static int64_t time_pipes(void *arg, uint64_t messages)
 {
+    int processes = ((const chain_run *)arg)->processes;
     int fds[2 * 16];
     for (int i = 0; i < processes - 1; i++)
         if (bench_make_link(false, fds + 2 * i) != 0)
@@ -103,27 +111,18 @@ static int64_t time_pipes(int processes, uint64_t messages)
 
 /* ---- driver ---- */
 
-static double rate(int64_t many, int64_t few, uint64_t messages)
-{
-    return many > few ? (double)(messages - WARMUP_MESSAGES) * 1e9 / (double)(many - few) : 0;
-}
-
 int bench_chains_run(const bench_env *env, uint64_t messages, chain_result out[2])
 {
     if (messages <= WARMUP_MESSAGES)
         messages = 10 * WARMUP_MESSAGES;
     for (int c = 0; c < 2; c++) {
-        int k = chain_lengths[c];
+        chain_run r = {env, chain_lengths[c]};
         double graph[TRIALS], pipes[TRIALS];
-        for (int t = 0; t < TRIALS; t++) {
-            int64_t gm = time_graph(env, k, messages), gw = gm < 0 ? gm : time_graph(env, k, WARMUP_MESSAGES);
-            int64_t pm = time_pipes(k, messages), pw = pm < 0 ? pm : time_pipes(k, WARMUP_MESSAGES);
-            if (gm < 0 || gw < 0 || pm < 0 || pw < 0)
+        for (int t = 0; t < TRIALS; t++)
+            if (bench_steady(time_graph, &r, WARMUP_MESSAGES, messages, 1, &graph[t], NULL) < 0 ||
+                bench_steady(time_pipes, &r, WARMUP_MESSAGES, messages, 1, &pipes[t], NULL) < 0)
                 return -EIO;
-            graph[t] = rate(gm, gw, messages);
-            pipes[t] = rate(pm, pw, messages);
-        }
-        out[c] = (chain_result){k, bench_median(graph, TRIALS), bench_median(pipes, TRIALS)};
+        out[c] = (chain_result){r.processes, bench_median(graph, TRIALS), bench_median(pipes, TRIALS)};
     }
     return 0;
 }

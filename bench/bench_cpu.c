@@ -43,8 +43,3 @@ int64_t bench_children_cpu_ns(void)
 {
     return rusage_ns(RUSAGE_CHILDREN);
 }
-
-int64_t bench_self_cpu_ns(void)
-{
-    return rusage_ns(RUSAGE_SELF);
-}

@@ -15,7 +15,4 @@ void bench_pin(int index);
 /* CPU time (user + system, ns) this process's waited-for children used. */
 int64_t bench_children_cpu_ns(void);
 
-/* CPU time (user + system, ns) of the calling process so far. */
-int64_t bench_self_cpu_ns(void);
-
 #endif

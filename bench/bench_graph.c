@@ -11,6 +11,7 @@
 
 #include <mqs/mqs.h>
 
+#include "bench_cpu.h"
 #include "bench_graph.h"
 
 int bench_env_setup(bench_env *env, const char *name)
@@ -154,4 +155,21 @@ double bench_median(double *v, int n)
 {
     qsort(v, (size_t)n, sizeof v[0], cmp_double);
     return v[n / 2];
+}
+
+int bench_steady(bench_timed_fn run, void *arg, uint64_t few, uint64_t many, double per_item, double *per_s,
+                 double *cpu_s)
+{
+    int64_t cpu0 = bench_children_cpu_ns();
+    int64_t t_few = run(arg, few);
+    int64_t cpu1 = bench_children_cpu_ns();
+    int64_t t_many = t_few < 0 ? t_few : run(arg, many);
+    int64_t cpu2 = bench_children_cpu_ns();
+    if (t_many < 0)
+        return (int)t_many;
+    double steady = (double)(many - few) * per_item;
+    *per_s = t_many > t_few ? steady * 1e9 / (double)(t_many - t_few) : 0;
+    if (cpu_s)
+        *cpu_s = (double)((cpu2 - cpu1) - (cpu1 - cpu0)) / 1e9 / steady;
+    return 0;
 }

@@ -45,6 +45,18 @@ void bench_show_failure(const bench_env *env, const char *bench, const char *wha
 int bench_parse_frames_json(int argc, char **argv, unsigned long long min_frames, unsigned long long *frames,
                             bool *json, void (*usage)(FILE *out));
 
+/* One timed run of `count` items (frames, messages): its wall time in ns,
+ * or -errno (the failure already told on stderr). */
+typedef int64_t (*bench_timed_fn)(void *arg, uint64_t count);
+
+/* The steady state of whole runs, process start-up left out: runs of `few`
+ * and of `many` items, then items/s = (many - few) / (t(many) - t(few)) and
+ * CPU seconds per item the same difference of the CPU their processes used
+ * (waited-for children). `per_item` counts what one item stands for (a set
+ * of n camera frames: n). cpu_s may be NULL. 0 or -errno. */
+int bench_steady(bench_timed_fn run, void *arg, uint64_t few, uint64_t many, double per_item, double *per_s,
+                 double *cpu_s);
+
 /* Sorts v and returns its median. */
 double bench_median(double *v, int n);
 

@@ -112,15 +112,24 @@ static int64_t run_launch(const bench_env *env, const scenario *sc, unsigned lon
     return bench_run_timed(env, argv);
 }
 
+/* One side of one scenario (bench_timed_fn's arg). */
+typedef struct side_run {
+    const bench_env *env;
+    const scenario *sc;
+    bool mqs;
+} side_run;
+
+static int64_t run_side(void *arg, uint64_t frames)
+{
+    const side_run *r = arg;
+    return r->mqs ? run_mqs(r->env, r->sc, frames) : run_launch(r->env, r->sc, frames);
+}
+
 /* Steady frames/s of one side: runs of `frames` and of WARMUP_FRAMES, the start subtracted. */
 static int measure(const bench_env *env, const scenario *sc, bool mqs, unsigned long long frames, double *fps)
 {
-    int64_t few = mqs ? run_mqs(env, sc, WARMUP_FRAMES) : run_launch(env, sc, WARMUP_FRAMES);
-    int64_t many = few < 0 ? few : mqs ? run_mqs(env, sc, frames) : run_launch(env, sc, frames);
-    if (many < 0)
-        return (int)many;
-    *fps = many > few ? (double)(frames - WARMUP_FRAMES) * 1e9 / (double)(many - few) : 0;
-    return 0;
+    side_run r = {env, sc, mqs};
+    return bench_steady(run_side, &r, WARMUP_FRAMES, frames, 1, fps, NULL);
 }
 
 /* ---- the baseline copy ---- */

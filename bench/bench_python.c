@@ -122,22 +122,25 @@ static int write_graph(const python_env *env, const char *name, const size_case 
     return fclose(f) == 0 ? 0 : -EIO;
 }
 
-static int64_t run_pass(const python_env *env, const size_case *sz, bool python, unsigned long long frames)
+/* What one run of the passthrough graph needs (bench_timed_fn's arg). */
+typedef struct pass_run {
+    const python_env *env;
+    const size_case *sz;
+    bool python;
+} pass_run;
+
+static int64_t run_pass(void *arg, uint64_t frames)
 {
-    int rc = write_graph(env, "mqbench-python", sz, python, frames);
-    return rc < 0 ? rc : bench_run_graph(&env->base);
+    const pass_run *r = arg;
+    int rc = write_graph(r->env, "mqbench-python", r->sz, r->python, frames);
+    return rc < 0 ? rc : bench_run_graph(&r->env->base);
 }
 
 /* Steady frames/s: runs of `frames` and of WARMUP_FRAMES, the start subtracted. */
 static int measure(const python_env *env, const size_case *sz, bool python, unsigned long long frames, double *fps)
 {
-    frames *= sz->scale;
-    int64_t few = run_pass(env, sz, python, WARMUP_FRAMES);
-    int64_t many = few < 0 ? few : run_pass(env, sz, python, frames);
-    if (many < 0)
-        return (int)many;
-    *fps = many > few ? (double)(frames - WARMUP_FRAMES) * 1e9 / (double)(many - few) : 0;
-    return 0;
+    pass_run r = {env, sz, python};
+    return bench_steady(run_pass, &r, WARMUP_FRAMES, frames * sz->scale, 1, fps, NULL);
 }
 
 /* The 1080p graph, running until stopped, tapped by tap.py. */

@@ -177,18 +177,25 @@ static int check_sinks(const bench_env *env, series_id s, unsigned n, unsigned l
     return 0;
 }
 
-/* One run of `frames` (per source): its wall time and the CPU of the job
- * into *took and *cpu; 0 or -errno. */
-static int run_point(const bench_env *env, series_id s, unsigned n, unsigned long long frames, int64_t *took,
-                     int64_t *cpu)
+/* One point of a series (bench_timed_fn's arg). */
+typedef struct point_run {
+    const bench_env *env;
+    series_id s;
+    unsigned n;
+} point_run;
+
+/* One run of `frames` (per source): its wall time, or -errno. */
+static int64_t run_point(void *arg, uint64_t frames)
 {
-    int rc = write_graph(env, s, n, frames);
+    const point_run *r = arg;
+    int rc = write_graph(r->env, r->s, r->n, frames);
     if (rc < 0)
         return rc;
-    int64_t before = bench_children_cpu_ns();
-    *took = bench_run_graph(env);
-    *cpu = bench_children_cpu_ns() - before;
-    return *took < 0 ? (int)*took : check_sinks(env, s, n, frames);
+    int64_t took = bench_run_graph(r->env);
+    if (took < 0)
+        return took;
+    rc = check_sinks(r->env, r->s, r->n, frames);
+    return rc < 0 ? rc : took;
 }
 
 /* Frames each source makes in a run of point p (W: warm-up = true). */
@@ -202,18 +209,10 @@ static unsigned long long run_frames(int s, unsigned p, unsigned long long frame
 static int measure(const bench_env *env, series_id s, unsigned p, unsigned long long frames, double *fps,
                    double *cpu_s)
 {
-    unsigned n = all_series[s].n[p];
-    unsigned long long few_frames = run_frames(s, p, frames, true), many_frames = run_frames(s, p, frames, false);
-    int64_t few = 0, many = 0, cpu_few = 0, cpu_many = 0;
-    int rc = run_point(env, s, n, few_frames, &few, &cpu_few);
-    if (rc == 0)
-        rc = run_point(env, s, n, many_frames, &many, &cpu_many);
-    if (rc < 0)
-        return rc;
-    double steady = (double)(many_frames - few_frames) * (s == CAMERAS ? n : 1); /* camera frames: n a set */
-    *fps = many > few ? steady * 1e9 / (double)(many - few) : 0;
-    *cpu_s = (double)(cpu_many - cpu_few) / 1e9 / steady;
-    return 0;
+    point_run r = {env, s, all_series[s].n[p]};
+    double per_item = s == CAMERAS ? r.n : 1; /* camera frames: n a set */
+    return bench_steady(run_point, &r, run_frames(s, p, frames, true), run_frames(s, p, frames, false), per_item, fps,
+                        cpu_s);
 }
 
 static int run_all(const bench_env *env, unsigned long long frames, scale_result *res)

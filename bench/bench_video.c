@@ -28,7 +28,6 @@
 
 #include <mqs/mqs.h>
 
-#include "bench_cpu.h"
 #include "bench_graph.h"
 #include "bench_video.h"
 
@@ -94,29 +93,24 @@ static int64_t run_launch(const bench_env *env, unsigned long long frames)
     return bench_run_timed(env, argv);
 }
 
-/* One run of `frames` by `side`: its wall time (or -errno) and the CPU its
- * processes used, into *cpu. */
-static int64_t run_side(const bench_env *env, int side, unsigned long long frames, int64_t *cpu)
+/* One side (bench_timed_fn's arg). */
+typedef struct side_run {
+    const bench_env *env;
+    int side;
+} side_run;
+
+static int64_t run_side(void *arg, uint64_t frames)
 {
-    int64_t before = bench_children_cpu_ns();
-    int64_t took = side == SIDE_MQRUN ? run_mqrun(env, frames) : run_launch(env, frames);
-    *cpu = bench_children_cpu_ns() - before;
-    return took;
+    const side_run *r = arg;
+    return r->side == SIDE_MQRUN ? run_mqrun(r->env, frames) : run_launch(r->env, frames);
 }
 
 /* Steady frames/s and CPU seconds per frame of one side: runs of `frames`
  * and of WARMUP_FRAMES, the start subtracted. */
 static int measure(const bench_env *env, int side, unsigned long long frames, double *fps, double *cpu_s)
 {
-    int64_t cpu_few, cpu_many = 0;
-    int64_t few = run_side(env, side, WARMUP_FRAMES, &cpu_few);
-    int64_t many = few < 0 ? few : run_side(env, side, frames, &cpu_many);
-    if (many < 0)
-        return (int)many;
-    double steady = (double)(frames - WARMUP_FRAMES);
-    *fps = many > few ? steady * 1e9 / (double)(many - few) : 0;
-    *cpu_s = (double)(cpu_many - cpu_few) / 1e9 / steady;
-    return 0;
+    side_run r = {env, side};
+    return bench_steady(run_side, &r, WARMUP_FRAMES, frames, 1, fps, cpu_s);
 }
 
 /* TRIALS alternating rounds, the GStreamer side only when `gst`; medians into res. */
