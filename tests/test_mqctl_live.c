@@ -193,6 +193,27 @@ Test(mqctl_live, set_changes_a_live_param_and_refuses_the_rest)
     cr_expect_eq(changed, frames - first_changed, "every frame after the change shows the box");
 }
 
+/* A camera off real time has its frame times on the fps grid: a new fps
+ * would move them, so it is refused, and the run goes on. */
+Test(mqctl_live, fps_of_a_camera_off_realtime_is_refused)
+{
+    const char *path = write_graph("name: " GRAPH "\nblocks:\n"
+                                   "  cam: { type: pattern_source, params: { width: 64, height: 48, format: gray8, "
+                                   "fps: 30, realtime: false } }\n"
+                                   "  sink: { type: null_sink, inputs: { in: cam.out } }\n");
+    const char *args[] = {"-q", path, NULL};
+    pid_t mqrun = start_mqrun(args, MQS_TEST_MQRUN);
+    json_decref(status()); /* running */
+    expect_refused("cam.fps=5", "fps cannot change with realtime: false");
+    const char *stop[] = {"stop", GRAPH, NULL};
+    run_result r;
+    mqctl(stop, &r);
+    cr_expect_eq(r.status, 0, "%s", r.err);
+    finish_mqrun(mqrun, &r);
+    cr_expect_eq(r.status, 0, "%s", r.err);
+    assert_nothing_left(GRAPH);
+}
+
 /* ---- reading in a tight loop ---- */
 
 #define COUNT 20000
