@@ -574,6 +574,42 @@ Test(domain, attach_checks_payload_segments_too)
     mqst_attach(mqs_domain_name(d), 1);
 }
 
+/* A reader that finds a run a moment before its creator marked it ready
+ * (mqs_segment_header.ready, at byte 40) waits for it, up to a second; then
+ * "still being created" is its answer. */
+static void set_ready(const char *domain, uint32_t ready)
+{
+    char name[240];
+    snprintf(name, sizeof name, "%s.ctl", domain);
+    int fd = shm_open(name, O_RDWR, 0);
+    cr_assert(ge(int, fd, 0), "shm_open %s: %s", name, strerror(errno));
+    cr_assert(eq(int, (int)pwrite(fd, &ready, sizeof ready, 40), 4));
+    close(fd);
+}
+
+Test(domain, observe_waits_for_a_run_being_created)
+{
+    mqs_domain *d = simple_domain(2);
+    set_ready(mqs_domain_name(d), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        usleep(150 * 1000);
+        set_ready(mqs_domain_name(d), 1);
+        _exit(0);
+    }
+    mqs_domain *o = NULL;
+    int rc = mqs_domain_observe(mqs_domain_name(d), &o);
+    cr_assert(eq(int, mqst_join(pid, MQST_PATIENCE), 0));
+    cr_assert(eq(int, rc, 0), "observe: %s", mqs_last_error());
+    mqs_domain_detach(o);
+
+    set_ready(mqs_domain_name(d), 0);
+    rc = mqs_domain_observe(mqs_domain_name(d), &o);
+    set_ready(mqs_domain_name(d), 1);
+    cr_assert(eq(int, rc, -EAGAIN), "never ready: %s", mqs_strerror(rc));
+    cr_assert(strstr(mqs_last_error(), "still being created") != NULL, "%s", mqs_last_error());
+}
+
 /* A control object someone else made under a domain's name. */
 static int attach_foreign(const void *bytes, size_t size)
 {

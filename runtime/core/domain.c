@@ -647,14 +647,35 @@ static int take_process_slot(mqs_domain *d, uint32_t process)
     }
 }
 
+/* A run is listed as soon as its control object exists, a moment before its
+ * creator has filled it in: a reader that finds it then waits this long
+ * (in steps of CREATION_STEP_NS) before "still being created" is its answer. */
+#define CREATION_PATIENCE_NS (1000LL * 1000000)
+#define CREATION_STEP_NS (5LL * 1000000)
+
+/* Map the control object and check its header, waiting out its creation. */
+static int map_control(mqs_domain *d, const char *ctl_name, bool writable)
+{
+    for (int64_t waited = 0;; waited += CREATION_STEP_NS) {
+        int rc = mqsi_shm_map(ctl_name, writable, (void **)&d->ctl, &d->ctl_size);
+        if (rc)
+            return rc;
+        rc = mqsi_segment_header_check(ctl_name, &d->ctl->header, MQS_SEGMENT_CONTROL, d->ctl_size);
+        if (rc != -EAGAIN || waited >= CREATION_PATIENCE_NS)
+            return rc;
+        mqsi_shm_unmap(d->ctl, d->ctl_size);
+        d->ctl = NULL;
+        mqs_sleep_ns(CREATION_STEP_NS);
+    }
+}
+
 static int attach_control(mqs_domain *d, const char *name, uint32_t process)
 {
     char ctl_name[MQS_DOMAIN_NAME_MAX + 16];
     control_name(ctl_name, sizeof ctl_name, name);
-    int rc = mqsi_shm_map(ctl_name, process != MQS_OBSERVER, (void **)&d->ctl, &d->ctl_size);
+    int rc = map_control(d, ctl_name, process != MQS_OBSERVER);
     if (rc)
         return rc;
-    rc = mqsi_segment_header_check(ctl_name, &d->ctl->header, MQS_SEGMENT_CONTROL, d->ctl_size);
     if (rc == 0 && d->ctl_size < sizeof(mqs_control))
         rc = mqsi_fail(-EBADMSG, "%s is truncated", ctl_name);
     if (rc == 0)

@@ -22,7 +22,7 @@
 #define MQS_CACHE_LINE 64
 /* "MQSSHM1" as little-endian bytes, so it reads so in a hex dump. */
 #define MQS_SEGMENT_MAGIC UINT64_C(0x00314d485353514d)
-#define MQS_LAYOUT_VERSION 7u
+#define MQS_LAYOUT_VERSION 8u
 
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free to share them between processes");
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free to share them between processes");
@@ -115,6 +115,7 @@ typedef struct mqs_pool_shared {
     uint64_t reserved3[6];
 } mqs_pool_shared;
 _Static_assert(sizeof(mqs_pool_shared) == 256, "pool record layout");
+_Static_assert(offsetof(mqs_pool_shared, owner_waiting) == 84, "pool config line: the owner's sleep flag");
 _Static_assert(offsetof(mqs_pool_shared, alloc_cursor) == 128, "pool owner line");
 _Static_assert(offsetof(mqs_pool_shared, rejected_ids) == 192, "pool shared line");
 
@@ -177,6 +178,9 @@ _Static_assert(sizeof(mqs_queue_shared) == 256, "queue record layout");
 _Static_assert(offsetof(mqs_queue_shared, head) == 128, "producer line");
 _Static_assert(offsetof(mqs_queue_shared, tail) == 192, "consumer line");
 _Static_assert(offsetof(mqs_queue_shared, period_ns) == 80, "queue config layout");
+_Static_assert(offsetof(mqs_queue_shared, producer_sleeping) == 92 && offsetof(mqs_queue_shared, consumer_sleeping) == 96,
+               "queue config line: the sleep flags, off the index lines");
+_Static_assert(offsetof(mqs_queue_shared, high_seen) == 232, "queue consumer line: its high-water mark");
 
 enum { MQS_INPUT_OPTIONAL = 1u << 0 };
 
